@@ -1,0 +1,20 @@
+"""Shared fixtures: real components started per test (an OpenAI-compatible server, a home dir)."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.llm_fixtures import llm_env, llm_server  # noqa: F401  (fixtures re-exported)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own workbench home and no provider keys from the developer's shell."""
+    home = tmp_path_factory.mktemp("cagents-home")
+    monkeypatch.setenv("CAGENTS_HOME", str(home))
+    for name in (
+        "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
+        "OPENROUTER_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
+        "CAGENTS_LLM_BASE_URL", "CAGENTS_LLM_API_KEY", "TAVILY_API_KEY", "SERPER_API_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
