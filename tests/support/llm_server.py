@@ -84,6 +84,9 @@ class ScriptedLLMServer:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._counter = 0
+        self._in_flight = 0
+        #: Most chat requests being answered at the same moment (proves concurrency).
+        self.peak_in_flight = 0
 
     # -- scripting -------------------------------------------------------------------
 
@@ -222,6 +225,15 @@ class ScriptedLLMServer:
             await _send_json(writer, 400, _error_body("response_format json_schema is not supported"))
             return
         answer = self._next_reply(payload)
+        self._in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            await self._answer(answer, payload, number, writer)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer(self, answer: Reply, payload: dict[str, Any], number: int,
+                      writer: asyncio.StreamWriter) -> None:
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.status != 200:

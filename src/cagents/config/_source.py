@@ -63,6 +63,8 @@ _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NO_SPACE_AFTER_COLON = re.compile(r"^\s*(?:-\s+)?[A-Za-z_][\w.-]*:[^\s:/\[{]")
 _NO_KEY = object()
+_DEEP = f"the data is nested deeper than {MAX_DEPTH} levels"
+_DEEP_HINT = "flatten the structure; a workflow never needs this much nesting"
 
 
 class _Pos:
@@ -219,6 +221,19 @@ def _decode(raw: bytes, filename: str) -> str:
 
 
 def _parse(text: str, filename: str, *, use_c: bool) -> tuple[Any, _Pos | None]:
+    failure: yaml.YAMLError | ConfigError
+    try:
+        return _read_yaml(text, filename, use_c=use_c)
+    except (yaml.YAMLError, ConfigError) as exc:
+        failure = exc
+    if filename.lower().endswith(".json") or re.match(r"\s*\{", text):
+        return _load_json(text, filename, failure)
+    if isinstance(failure, ConfigError):
+        raise failure
+    raise ConfigError(_syntax_issue(failure, text, filename)) from None
+
+
+def _read_yaml(text: str, filename: str, *, use_c: bool) -> tuple[Any, _Pos]:
     if use_c:
         try:
             return _Builder(filename).run(_CParser(text))
@@ -226,21 +241,7 @@ def _parse(text: str, filename: str, *, use_c: bool) -> tuple[Any, _Pos | None]:
             # The pure parser gives the error with clearer context, and reads the few things
             # libyaml refuses (JSON's surrogate-pair escapes).
             pass
-    try:
-        return _Builder(filename).run(_PyParser(text))
-    except yaml.YAMLError as exc:
-        error = exc
-    if filename.lower().endswith(".json") or re.match(r"\s*\{", text):
-        data = _load_json(text, filename)
-        if "\t" in text:
-            # Valid JSON has tabs only between tokens, where a space means the same: with
-            # spaces the pure parser reads it too, and the positions are kept.
-            try:
-                return _Builder(filename).run(_PyParser(text.replace("\t", " ")))
-            except (yaml.YAMLError, ConfigError):
-                pass
-        return data, None
-    raise ConfigError(_syntax_issue(error, text, filename)) from None
+    return _Builder(filename).run(_PyParser(text))
 
 
 class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[misc]
@@ -327,7 +328,9 @@ class _Builder:
             elif kind is StreamEndEvent:
                 break
         if self.root is None or self.root[2]:
-            raise self._fail("the file is empty", (1, 1), hint="a workflow needs at least a `flow:` and `nodes:`")
+            raise self._fail(
+                "the file is empty", (1, 1), hint="a workflow needs at least `flow:` and `nodes:`"
+            )
         data, pos, _ = self.root
         if not isinstance(data, dict):
             found = "a list" if isinstance(data, list) else f"the value {_show(data)}"
@@ -368,11 +371,7 @@ class _Builder:
                 hint="complex keys ('? ...' or '[a]: b') are not supported; use a plain name",
             )
         if len(stack) >= MAX_DEPTH:
-            raise self._fail(
-                f"the data is nested deeper than {MAX_DEPTH} levels",
-                mark,
-                hint="flatten the structure; a workflow never needs this much nesting",
-            )
+            raise self._fail(_DEEP, mark, hint=_DEEP_HINT)
         tag = event.tag
         if tag is not None and tag != "!" and tag != _YAML_TAG + ("map" if is_map else "seq"):
             raise self._bad_tag(tag, mark, what)
@@ -424,7 +423,7 @@ class _Builder:
             raise self._fail(
                 f"alias '*{name}' makes the data nested deeper than {MAX_DEPTH} levels",
                 mark,
-                hint="flatten the structure; a workflow never needs this much nesting",
+                hint=_DEEP_HINT,
             )
         value = _copy(anchor.value) if anchor.height else anchor.value
         self._emit(value, _Pos(None, mark, anchor.pos.children), anchor.nodes, anchor.height)
@@ -641,8 +640,15 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _load_json(text: str, filename: str) -> Any:
-    """JSON that YAML could not read: Python's `json` gives the clearer error (or the data)."""
+def _load_json(
+    text: str, filename: str, failure: yaml.YAMLError | ConfigError
+) -> tuple[Any, _Pos | None]:
+    """JSON text YAML did not accept: the `json` module's error is the clearer one.
+
+    When `json` reads the text, a problem found on the YAML side (a duplicate key, too
+    deep...) is real and keeps its position; a YAML syntax error was a YAML limitation
+    (tabs, keys over 1024 characters), so the JSON data is used.
+    """
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -667,14 +673,25 @@ def _load_json(text: str, filename: str) -> Any:
             column=exc.colno,
             hint=_json_hint(exc.msg),
         ) from None
-    except RecursionError:
-        raise _error(
-            filename,
-            f"the data is nested deeper than {MAX_DEPTH} levels",
-            hint="flatten the structure; a workflow never needs this much nesting",
+    except (RecursionError, ValueError, ConfigError) as exc:
+        if isinstance(failure, ConfigError):
+            raise failure from None
+        if isinstance(exc, ConfigError):
+            raise
+        if isinstance(exc, RecursionError):
+            raise _error(filename, _DEEP, hint=_DEEP_HINT) from None
+        raise _error(  # an integer too long to convert
+            filename, f"invalid JSON: {exc}", hint="quote very long numbers"
         ) from None
-    except ValueError as exc:  # an integer with more digits than Python converts
-        raise _error(filename, f"invalid JSON: {exc}", hint="quote very long numbers") from None
+    if isinstance(failure, ConfigError):
+        raise failure
+    if "\t" in text:
+        # Valid JSON has tabs only between tokens, where a space means the same: with spaces
+        # the pure parser reads it too, and the positions are kept.
+        try:
+            return _Builder(filename).run(_PyParser(text.replace("\t", " ")))
+        except (yaml.YAMLError, ConfigError):
+            pass
     if not isinstance(data, dict):
         raise _error(
             filename,
@@ -687,11 +704,7 @@ def _load_json(text: str, filename: str) -> Any:
     while pending:
         value, depth = pending.pop()
         if depth > MAX_DEPTH:
-            raise _error(
-                filename,
-                f"the data is nested deeper than {MAX_DEPTH} levels",
-                hint="flatten the structure; a workflow never needs this much nesting",
-            )
+            raise _error(filename, _DEEP, hint=_DEEP_HINT)
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
             for text_value in (key, item):
@@ -703,7 +716,7 @@ def _load_json(text: str, filename: str) -> Any:
                     )
             if isinstance(item, (dict, list)):
                 pending.append((item, depth + 1))
-    return data
+    return data, None
 
 
 def _json_hint(msg: str) -> str:
@@ -761,8 +774,10 @@ def _syntax_issue(exc: yaml.YAMLError, text: str, filename: str) -> ConfigIssue:
         hint = "a value holds ': '; quote the value, or put a nested mapping on its own indented line"
     elif "undefined tag handle" in problem:
         hint = "custom tags ('!name') are not supported; remove the tag"
-    elif "expected <block end>" in problem or "expected '<document start>'" in problem:
+    elif "expected <block end>" in problem:
         hint = "check the indentation: the keys of one mapping must start in the same column"
+    elif "expected '<document start>'" in problem:
+        hint = "text follows the end of the document: check the indentation, remove any '...' line"
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
     if line is not None and "'\\t'" not in problem:

@@ -199,11 +199,14 @@ def _extreme(name: str, pick: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 def _fn_round(value: Any, ndigits: Any = None) -> int | float:
     number = _need_number("round", value)
-    if ndigits is None:
-        return round(number)
-    if not isinstance(ndigits, int) or isinstance(ndigits, bool) or abs(ndigits) > 100:
+    if ndigits is not None and (
+        not isinstance(ndigits, int) or isinstance(ndigits, bool) or abs(ndigits) > 100
+    ):
         raise _Fail("round() needs a whole number of digits between -100 and 100")
-    return round(number, ndigits)
+    try:
+        return round(number) if ndigits is None else round(number, ndigits)
+    except (OverflowError, ValueError):
+        raise _Fail(f"round() cannot round {_type_name(number)} {number!r}") from None
 
 
 def _fn_sum(value: Any) -> int | float:
@@ -469,8 +472,8 @@ class _Compiler:
             self.refuse(node, "number literal too large")
         if value is None or isinstance(value, (bool, int, float, str)):
             return lambda state: value
-        kind = {bytes: "bytes literals", complex: "complex numbers"}.get(type(value), "`...`")
-        self.refuse(node, f"{kind} are not allowed")
+        kind = {bytes: "bytes literals are", complex: "complex numbers are"}.get(type(value), "`...` is")
+        self.refuse(node, f"{kind} not allowed")
 
     def _c_Name(self, node: ast.Name, depth: int) -> _Eval:
         name = node.id
@@ -754,11 +757,12 @@ def _parse(text: str) -> Condition:
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse the condition: {exc}", text=text) from None
     compiler = _Compiler(text, source, lead)
+    # The parser drops a trailing comment, which on one line would swallow the rest of the text.
     end = tree.body.end_col_offset or 0
-    if "#" in compiler.raw[end:].decode("utf-8", "ignore"):
-        raise ExpressionError(
-            "comments (#) are not allowed in conditions", text=text, offset=text.find("#", lead)
-        )
+    tail = compiler.raw[end:].decode("utf-8", "ignore")
+    if "#" in tail:
+        offset = lead + len(compiler.raw[:end].decode("utf-8", "ignore")) + tail.index("#")
+        raise ExpressionError("comments (#) are not allowed in conditions", text=text, offset=offset)
     run = compiler.compile(tree.body, 1)
     return Condition(text, frozenset(compiler.paths), frozenset(compiler.functions), run)
 

@@ -110,8 +110,8 @@ class Template:
 
     text: str
     placeholders: tuple[Placeholder, ...]
-    _parts: tuple[str | Placeholder, ...] = field(default=(), repr=False, compare=False)
-    _single: Placeholder | None = field(default=None, repr=False, compare=False)
+    _parts: tuple[str | Placeholder, ...] = field(repr=False, compare=False)
+    _single: Placeholder | None = field(repr=False, compare=False)
 
     @property
     def single(self) -> Placeholder | None:

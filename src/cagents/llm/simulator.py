@@ -60,8 +60,11 @@ def example_value(schema: dict[str, Any], rng: random.Random, name: str = "value
         return {field: example_value(sub, rng, field, root, depth + 1)
                 for field, sub in schema.get("properties", {}).items()}
     if kind == "array":
-        low = int(schema.get("minItems", 1))
-        high = max(low, min(int(schema.get("maxItems", 2)), 2))
+        low = max(int(schema.get("minItems", 0)), 1)
+        high = max(low, 2)
+        if isinstance(schema.get("maxItems"), int):
+            high = min(high, schema["maxItems"])
+            low = min(low, high)
         count = rng.randint(low, high) if depth < _MAX_DEPTH else low
         item = schema.get("items") if isinstance(schema.get("items"), dict) else {"type": "string"}
         return [example_value(item, rng, f"{name} item", root, depth + 1) for _ in range(count)]

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from cagents._version import __version__
-from cagents.tools.netguard import Target, resolve_target
+from cagents.tools.netguard import Allowance, Target, resolve_target, split_url
 from cagents.tools.tool import ToolFailure
 
 __all__ = ["Fetched", "guarded_fetch"]
 
 MAX_REDIRECTS = 5
-USER_AGENT = f"cagents/{__version__} (workflow tool)"
+USER_AGENT = "cagents (workflow tool)"
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CROSS_ORIGIN_DROP = {"authorization", "cookie", "proxy-authorization"}
 _REFUSED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
@@ -53,7 +52,7 @@ async def guarded_fetch(
     headers: Mapping[str, str] | None = None,
     body: Any = None,
     timeout: float,
-    allow_private: bool,
+    allow_private: Allowance,
     max_bytes: int,
 ) -> Fetched:
     """Send one request, following up to 5 redirects; every hop's host is checked first."""
@@ -79,7 +78,10 @@ async def guarded_fetch(
                         }
                     url = next_url
                     continue
-                content, truncated = await _read_capped(response, max_bytes)
+                try:
+                    content, truncated = await _read_capped(response, max_bytes)
+                except httpx.HTTPError as exc:
+                    raise ToolFailure(f"{url}: reading the response failed: {exc}") from exc
                 return Fetched(
                     url=url,
                     status=response.status_code,
@@ -104,8 +106,6 @@ def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
-    from cagents.tools.netguard import split_url
-
     try:
         scheme, host, port, _ = split_url(url)
     except ToolFailure:

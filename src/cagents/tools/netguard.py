@@ -11,13 +11,18 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import Any, Union
 from urllib.parse import urlsplit
 
+from cagents.tools.context import ToolContext
 from cagents.tools.tool import ToolFailure
 
-__all__ = ["Target", "address_problem", "resolve_target"]
+__all__ = ["Allowance", "Target", "address_problem", "allowance_for", "resolve_target"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: True (any address), False (public only) or the private networks that are allowed.
+Allowance = Union[bool, tuple[IPNetwork, ...]]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
@@ -80,6 +85,39 @@ def address_problem(ip: IPAddress) -> str | None:
     return None
 
 
+def allowance_for(ctx: ToolContext) -> Allowance:
+    """What the workflow and the tool's config allow beyond public addresses.
+
+    `config.tools.allow_private_network: true` or the tool's `allow_private_network: true`
+    allow every address; the tool's config may instead list addresses or networks
+    (`allow_private_network: ["10.1.2.3", "192.168.0.0/24"]`) to allow only those.
+    """
+    if ctx.private_network_allowed:
+        return True
+    value: Any = ctx.config.get("allow_private_network", False)
+    if value is False or value is None:
+        return False
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ToolFailure(
+            "config allow_private_network must be true, false or a list of addresses/networks"
+        )
+    try:
+        return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
+    except ValueError as exc:
+        raise ToolFailure(f"config allow_private_network: {exc}") from exc
+
+
+def _permitted(ip: IPAddress, allowance: Allowance) -> bool:
+    if allowance is True:
+        return True
+    if not allowance:
+        return False
+    candidates = [ip]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        candidates.append(ip.ipv4_mapped)
+    return any(c.version == net.version and c in net for c in candidates for net in allowance)
+
+
 def _parse_ip(text: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(text)
@@ -112,17 +150,19 @@ def split_url(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port or _DEFAULT_PORTS[scheme], path
 
 
-async def resolve_target(url: str, *, allow_private: bool) -> Target:
+async def resolve_target(url: str, *, allow_private: Allowance) -> Target:
     """Take `url` apart and resolve its host; refuse non-public addresses unless allowed."""
     scheme, host, port, path = split_url(url)
-    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+    if allow_private is False and (host == "localhost" or host.endswith(".localhost")):
         raise ToolFailure(f"refused {url}: '{host}' is a loopback name; {_ALLOW_HINT}")
     addresses = await _resolve(host, port)
-    if not allow_private:
+    if allow_private is not True:
         for address in addresses:
             ip = _parse_ip(address)
-            problem = address_problem(ip) if ip is not None else "unparseable"
-            if problem:
+            if ip is None:
+                raise ToolFailure(f"refused {url}: cannot read the address {address!r}")
+            problem = address_problem(ip)
+            if problem and not _permitted(ip, allow_private):
                 shown = host if host == address else f"{host} ({address})"
                 raise ToolFailure(f"refused {url}: {shown} is a {problem} address; {_ALLOW_HINT}")
     return Target(url=url, scheme=scheme, host=host, port=port, path=path, addresses=addresses)
