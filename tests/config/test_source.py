@@ -30,9 +30,7 @@ def load(request: pytest.FixtureRequest) -> Loader:
     """`load_source` driven through libyaml's parser and through the pure-Python one."""
     use_c = request.param == "libyaml"
 
-    def run(
-        text: str | bytes, *, filename: str = "wf.yaml", max_bytes: int = 1_048_576
-    ) -> Source:
+    def run(text: str | bytes, *, filename: str = "wf.yaml", max_bytes: int = 1_048_576) -> Source:
         return _source._load(text, filename, max_bytes, use_c=use_c)
 
     return run
@@ -397,7 +395,13 @@ def test_lone_surrogates_in_str_input(load: Loader) -> None:
 SYNTAX_ERRORS = [
     ("a: 1\n\tb: 2\n", 2, 1, "'\\t'", "indent with spaces, not tabs"),
     ("a: 1\nb:2\nc: 3\n", 2, 1, "could not find expected ':'", "line 2 has no space after"),
-    ("flow:\n  name:x\n  version: 1\n", 3, 10, "mapping values are not allowed", "line 2 has no space"),
+    (
+        "flow:\n  name:x\n  version: 1\n",
+        3,
+        10,
+        "mapping values are not allowed",
+        "line 2 has no space",
+    ),
     ("a: b: c\n", 1, 5, "mapping values are not allowed", "quote the value"),
     ('a: 1\nb: "open\nc: 3\n', 2, 4, "while scanning a quoted scalar", "never closed"),
     ("a: 'open\n", 1, 4, "while scanning a quoted scalar", "never closed"),
@@ -460,7 +464,7 @@ def test_merge_of_a_non_mapping_is_refused(load: Loader) -> None:
         ("0x10: x\n", 1, 1, "mapping key 0x10 is a number"),
         ("[a]: b\n", 1, 1, "must be a string, not a sequence"),
         ("? {a: 1}\n: x\n", 1, 3, "must be a string, not a mapping"),
-        ("!!int '3': x\n", 1, 1, "is tagged !!int"),
+        ("!!int '3': x\n", 1, 1, "is tagged !!int, not a string"),
         ("a: &n [1]\n*n : x\n", 2, 1, "alias '*n' is not one"),
         ("a:\n  ? \n  : x\n", 2, 4, "a mapping key is empty"),
     ],
@@ -538,6 +542,15 @@ def test_one_huge_alias_is_refused(load: Loader) -> None:
     items = ", ".join(["x"] * 60_000)
     issue = issue_of(load, f"a: &a [{items}]\nb: *a\nc: *a\n")
     assert (issue.line, issue.column) == (3, 4)
+
+
+def test_aliases_of_long_texts_are_bounded(load: Loader) -> None:
+    aliases = ", ".join(["*t"] * 2_000)
+    issue = issue_of(load, f"t: &t {'x' * 5_000}\nall: [{aliases}]\n")
+    assert issue.message == "aliases expand to more than 100,000 values"
+    assert issue.line == 2
+    text = load(f"t: &t {'x' * 5_000}\nall: [{aliases[:400]}]\n").data["all"][0]
+    assert text == "x" * 5_000
 
 
 def test_moderate_alias_use_is_fine(load: Loader) -> None:
@@ -699,8 +712,9 @@ JSON_SCALARS = (
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(max_size=40), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=40), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 # Keys stay short: YAML reads a key of at most 1024 characters (longer JSON keys still load,
@@ -755,9 +769,9 @@ def paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | in
     found: list[tuple[str | int, ...]] = []
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
-        found.append(prefix + (key,))
+        found.append((*prefix, key))
         if isinstance(item, (dict, list)):
-            found += paths(item, prefix + (key,))
+            found += paths(item, (*prefix, key))
     return found
 
 
@@ -785,12 +799,12 @@ class CoreSchemaDumper(yaml.SafeDumper):
 
 CoreSchemaDumper.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)$"),
+    re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+)$"
+    ),
     list("-+.0123456789"),
 )
-CoreSchemaDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^0o[0-7]+$"), ["0"]
-)
+CoreSchemaDumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^0o[0-7]+$"), ["0"])
 
 
 @PROPERTY_SETTINGS

@@ -78,6 +78,7 @@ async def test_repair_loop_shows_the_error_to_the_model(llm_env: ScriptedLLMServ
     repair = llm_env.requests[1]["messages"]
     assert repair[-2] == {"role": "assistant", "content": json.dumps({"title": "No score"})}
     assert repair[-1]["role"] == "user" and "score is required but missing" in repair[-1]["content"]
+    assert json.dumps(SCHEMA, sort_keys=True) in repair[-1]["content"]
 
 
 async def test_repair_runs_the_callers_validation(llm_env: ScriptedLLMServer) -> None:
@@ -203,3 +204,22 @@ def test_sync_complete_from_a_thread(llm_env: ScriptedLLMServer) -> None:
     with ThreadPoolExecutor(1) as pool:
         result = pool.submit(complete, _ask(), SETTINGS).result()
     assert result.content == "from a thread"
+
+
+async def test_cut_off_answer_says_so(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply('{"title": "Lo', finish_reason="length")
+    request = _ask(schema=SCHEMA)
+    request.max_repair_attempts = 0
+    with pytest.raises(LLMError, match="cut off at max_tokens; raise max_tokens"):
+        await acomplete(request, SETTINGS)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_refusal_is_reported(llm_env: ScriptedLLMServer, stream: bool) -> None:
+    llm_env.reply(refusal="I can't help with that.")
+    request = _ask(schema=SCHEMA)
+    if stream:
+        request.on_token = lambda _token: None
+    with pytest.raises(LLMError, match="^grade: .*: the model refused to answer: I can't help"):
+        await acomplete(request, SETTINGS)
+    assert len(llm_env.requests) == 1

@@ -41,6 +41,10 @@ class Reply:
     delay: float = 0.0
     usage: tuple[int, int] | None = (10, 5)
     headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str | None = None
+    refusal: str | None = None
+    #: Streamed answers only: drop the connection halfway through the events.
+    abort_stream: bool = False
 
     def __post_init__(self) -> None:
         if self.tool_calls is not None:
@@ -80,7 +84,7 @@ class ScriptedLLMServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._counter = 0
@@ -101,12 +105,16 @@ class ScriptedLLMServer:
         delay: float = 0.0,
         usage: tuple[int, int] | None = (10, 5),
         headers: dict[str, str] | None = None,
+        finish_reason: str | None = None,
+        refusal: str | None = None,
+        abort_stream: bool = False,
     ) -> None:
         """Enqueue one answer; `json=` sends that value serialised as the message content."""
         if json is not None:
             content = jsonlib.dumps(json)
         answer = Reply(content=content, tool_calls=tool_calls, status=status, error=error,
-                       delay=delay, usage=usage, headers=dict(headers or {}))
+                       delay=delay, usage=usage, headers=dict(headers or {}),
+                       finish_reason=finish_reason, refusal=refusal, abort_stream=abort_stream)
         with self._lock:
             self._queue.append(answer)
 
@@ -179,7 +187,7 @@ class ScriptedLLMServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             while True:
                 request = await _read_request(reader)
@@ -194,7 +202,7 @@ class ScriptedLLMServer:
         except asyncio.CancelledError:
             pass
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
             writer.close()
             with suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
@@ -243,8 +251,11 @@ class ScriptedLLMServer:
         model = payload.get("model") or "scripted-model"
         if payload.get("stream"):
             include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
-            await _send_stream(writer, _stream_events(answer, model, number, include_usage),
-                               answer.headers)
+            events = _stream_events(answer, model, number, include_usage)
+            if answer.abort_stream:
+                await _send_stream(writer, events[: len(events) // 2], answer.headers, end=False)
+                raise ConnectionAbortedError("scripted mid-stream disconnect")
+            await _send_stream(writer, events, answer.headers)
         else:
             await _send_json(writer, 200, _completion(answer, model, number), answer.headers)
 
@@ -272,17 +283,24 @@ def _usage(answer: Reply) -> dict[str, int] | None:
             "total_tokens": prompt + completion}
 
 
+def _finish(answer: Reply) -> str:
+    if answer.finish_reason is not None:
+        return answer.finish_reason
+    return "tool_calls" if answer.tool_calls else "stop"
+
+
 def _completion(answer: Reply, model: str, number: int) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": answer.content}
     if answer.tool_calls:
         message["tool_calls"] = answer.tool_calls
+    if answer.refusal is not None:
+        message["refusal"] = answer.refusal
     body: dict[str, Any] = {
         "id": f"chatcmpl-{number}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message,
-                     "finish_reason": "tool_calls" if answer.tool_calls else "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": _finish(answer)}],
     }
     usage = _usage(answer)
     if usage is not None:
@@ -300,6 +318,8 @@ def _stream_events(answer: Reply, model: str, number: int, include_usage: bool) 
             {"index": 0, "delta": delta, "finish_reason": finish}]})
 
     events = [chunk({"role": "assistant", "content": ""})]
+    if answer.refusal is not None:
+        events.append(chunk({"refusal": answer.refusal}))
     for piece in re.findall(r"\S+\s*|\s+", answer.content or ""):
         events.append(chunk({"content": piece}))
     for index, call in enumerate(answer.tool_calls or []):
@@ -312,7 +332,7 @@ def _stream_events(answer: Reply, model: str, number: int, include_usage: bool) 
             if part:
                 events.append(chunk({"tool_calls": [
                     {"index": index, "function": {"arguments": part}}]}))
-    events.append(chunk({}, "tool_calls" if answer.tool_calls else "stop"))
+    events.append(chunk({}, _finish(answer)))
     usage = _usage(answer)
     if include_usage and usage is not None:
         events.append(jsonlib.dumps({**base, "choices": [], "usage": usage}))
@@ -365,7 +385,7 @@ async def _send_json(writer: asyncio.StreamWriter, status: int, body: Any,
 
 
 async def _send_stream(writer: asyncio.StreamWriter, events: list[str],
-                       extra: dict[str, str] | None = None) -> None:
+                       extra: dict[str, str] | None = None, *, end: bool = True) -> None:
     headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                "Transfer-Encoding": "chunked", "Connection": "keep-alive", **(extra or {})}
     writer.write(_head(200, headers))
@@ -373,5 +393,6 @@ async def _send_stream(writer: asyncio.StreamWriter, events: list[str],
         data = f"data: {event}\n\n".encode()
         writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         await writer.drain()
-    writer.write(b"0\r\n\r\n")
-    await writer.drain()
+    if end:
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()

@@ -89,13 +89,17 @@ class LocalServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.search_results = {
-            "tavily": {"results": [
-                {"title": "Tavily one", "url": "https://one.example", "content": "first"},
-                {"title": "Tavily two", "url": "https://two.example", "content": "second"},
-            ]},
-            "serper": {"organic": [
-                {"title": "Serper one", "link": "https://s1.example", "snippet": "s-first"},
-            ]},
+            "tavily": {
+                "results": [
+                    {"title": "Tavily one", "url": "https://one.example", "content": "first"},
+                    {"title": "Tavily two", "url": "https://two.example", "content": "second"},
+                ]
+            },
+            "serper": {
+                "organic": [
+                    {"title": "Serper one", "link": "https://s1.example", "snippet": "s-first"},
+                ]
+            },
         }
         server = self
 
@@ -128,9 +132,13 @@ class LocalServer:
         if path == "/json":
             self.send(h, 200, json.dumps({"hello": "world"}).encode(), "application/json")
         elif path == "/echo":
-            echo = {"method": h.command, "body": body.decode(), "host": h.headers.get("Host"),
-                    "authorization": h.headers.get("Authorization"),
-                    "content_type": h.headers.get("Content-Type")}
+            echo = {
+                "method": h.command,
+                "body": body.decode(),
+                "host": h.headers.get("Host"),
+                "authorization": h.headers.get("Authorization"),
+                "content_type": h.headers.get("Content-Type"),
+            }
             self.send(h, 200, json.dumps(echo).encode(), "application/json")
         elif path == "/html":
             page = (
@@ -162,7 +170,9 @@ class LocalServer:
             h.end_headers()
         elif path in ("/tavily/search", "/serper/search"):
             provider = path.split("/")[1]
-            self.send(h, 200, json.dumps(self.search_results[provider]).encode(), "application/json")
+            self.send(
+                h, 200, json.dumps(self.search_results[provider]).encode(), "application/json"
+            )
         elif path == "/badkey/search":
             self.send(h, 401, b'{"detail": "bad key"}', "application/json")
         else:

@@ -64,7 +64,7 @@ def test_unknown_tool_suggests_close_names() -> None:
 
 def test_register_refuses_duplicates_and_bad_names() -> None:
     registry = ToolRegistry()
-    tool = tool_from_function(lambda x: x, name="echo") if False else _echo_tool()
+    tool = _echo_tool()
     registry.register(tool)
     with pytest.raises(ToolError, match="already registered"):
         registry.register(tool)
@@ -98,8 +98,13 @@ def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
             del sys.modules[name]
 
 
-async def test_module_function_reference_gets_a_schema_from_its_hints(module_dir: Path, tmp_path: Path) -> None:
-    write_module(module_dir, "cagents_test_refmod", '''
+async def test_module_function_reference_gets_a_schema_from_its_hints(
+    module_dir: Path, tmp_path: Path
+) -> None:
+    write_module(
+        module_dir,
+        "cagents_test_refmod",
+        '''
         from __future__ import annotations
         from typing import Literal, Optional
 
@@ -115,7 +120,8 @@ async def test_module_function_reference_gets_a_schema_from_its_hints(module_dir
             """
             out = [v * factor if mode == "up" else v / factor for v in values]
             return {"values": out, "label": label}
-    ''')
+    ''',
+    )
     registry = ToolRegistry()
     tool = registry.get("cagents_test_refmod:scale")
     assert tool.name == "scale"
@@ -123,7 +129,11 @@ async def test_module_function_reference_gets_a_schema_from_its_hints(module_dir
     assert tool.parameters == {
         "type": "object",
         "properties": {
-            "values": {"type": "array", "items": {"type": "number"}, "description": "Numbers to scale."},
+            "values": {
+                "type": "array",
+                "items": {"type": "number"},
+                "description": "Numbers to scale.",
+            },
             "factor": {"type": "number", "description": "Multiplier.", "default": 2.0},
             "mode": {"type": "string", "enum": ["up", "down"], "default": "up"},
             "label": {"type": ["string", "null"], "default": None},
@@ -133,15 +143,22 @@ async def test_module_function_reference_gets_a_schema_from_its_hints(module_dir
     }
     assert registry.get("cagents_test_refmod:scale") is tool  # imported once
     ctx = ToolContext(workspace=tmp_path, env={})
-    assert await call_tool(tool, {"values": [1, 2], "mode": "down"}, ctx) == {"values": [0.5, 1.0], "label": None}
+    assert await call_tool(tool, {"values": [1, 2], "mode": "down"}, ctx) == {
+        "values": [0.5, 1.0],
+        "label": None,
+    }
 
 
 def test_reference_errors_are_clear(module_dir: Path) -> None:
-    write_module(module_dir, "cagents_test_refbad", '''
+    write_module(
+        module_dir,
+        "cagents_test_refbad",
+        """
         def summarise(text: str) -> str:
             return text
         NOT_CALLABLE = 3
-    ''')
+    """,
+    )
     registry = ToolRegistry()
     with pytest.raises(ToolError, match="cannot import module 'cagents_test_missing'"):
         registry.get("cagents_test_missing:thing")
@@ -158,12 +175,19 @@ def test_reference_errors_are_clear(module_dir: Path) -> None:
 def write_plugin(site: Path, module: str, entry_points: str) -> None:
     dist = site / f"{module}-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n"
+    )
     (dist / "entry_points.txt").write_text(textwrap.dedent(entry_points))
 
 
-async def test_entry_point_plugins_are_discovered(module_dir: Path, fresh_registry: None, tmp_path: Path) -> None:
-    write_module(module_dir, "cagents_test_plugin", '''
+async def test_entry_point_plugins_are_discovered(
+    module_dir: Path, fresh_registry: None, tmp_path: Path
+) -> None:
+    write_module(
+        module_dir,
+        "cagents_test_plugin",
+        '''
         from cagents.tools import Tool, ToolContext
 
         def shout(text: str, ctx: ToolContext) -> str:
@@ -179,14 +203,19 @@ async def test_entry_point_plugins_are_discovered(module_dir: Path, fresh_regist
                         "required": ["text"], "additionalProperties": False},
             env_keys=(("REVERSE_API_KEY",),),
         )
-    ''')
-    write_plugin(module_dir, "cagents_test_plugin", '''
+    ''',
+    )
+    write_plugin(
+        module_dir,
+        "cagents_test_plugin",
+        """
         [cagents.tools]
         shout = cagents_test_plugin:shout
         reverse = cagents_test_plugin:REVERSE
         calculator = cagents_test_plugin:shout
         broken = cagents_test_nowhere:thing
-    ''')
+    """,
+    )
     registry = default_registry()
     assert {"shout", "reverse"} <= set(registry.names())
     ctx = ToolContext(workspace=tmp_path, env={}, config={"bangs": 2})

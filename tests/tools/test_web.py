@@ -55,9 +55,13 @@ async def test_http_request_refuses_private_addresses_before_connecting(
 
 
 @pytest.mark.parametrize("template", PRIVATE_URLS[:3])
-async def test_fetch_url_uses_the_same_guard(template: str, ctx: ToolContext, server, connect_log) -> None:
+async def test_fetch_url_uses_the_same_guard(
+    template: str, ctx: ToolContext, server, connect_log
+) -> None:
     with pytest.raises(ToolError, match="refused"):
-        await call_tool(default_registry().get("fetch_url"), {"url": template.format(port=server.port)}, ctx)
+        await call_tool(
+            default_registry().get("fetch_url"), {"url": template.format(port=server.port)}, ctx
+        )
     assert connect_log.attempts == []
 
 
@@ -87,8 +91,11 @@ async def test_localhost_resolves_when_allowed(ctx: ToolContext, server) -> None
 
 async def test_post_json_body_and_headers(ctx: ToolContext, server) -> None:
     result = await http(
-        allowed(ctx), url=f"{server.base}/echo", method="POST",
-        body={"a": [1, 2]}, headers={"Authorization": "Bearer t"},
+        allowed(ctx),
+        url=f"{server.base}/echo",
+        method="POST",
+        body={"a": [1, 2]},
+        headers={"Authorization": "Bearer t"},
     )
     assert result["body"]["method"] == "POST"
     assert json.loads(result["body"]["body"]) == {"a": [1, 2]}
@@ -161,7 +168,9 @@ async def test_redirect_to_private_address_is_refused(
     assert all(address[0] == "127.0.0.1" for address in connect_log.attempts)
 
 
-async def test_address_list_allowance_lets_only_listed_networks_through(ctx: ToolContext, server) -> None:
+async def test_address_list_allowance_lets_only_listed_networks_through(
+    ctx: ToolContext, server
+) -> None:
     listed = ctx.with_config({"allow_private_network": ["127.0.0.0/8"]})
     assert (await http(listed, url=f"{server.base}/json"))["status"] == 200
     other = ctx.with_config({"allow_private_network": ["10.0.0.0/8"]})
@@ -181,7 +190,8 @@ async def test_redirect_chain_stops_after_five_hops(ctx: ToolContext, server) ->
 async def test_authorization_is_dropped_on_cross_origin_redirect(ctx: ToolContext, server) -> None:
     other_origin = f"http://localhost:{server.port}/echo"
     result = await http(
-        allowed(ctx), url=f"{server.base}/redirect?to={other_origin}",
+        allowed(ctx),
+        url=f"{server.base}/redirect?to={other_origin}",
         headers={"Authorization": "Bearer secret"},
     )
     assert result["body"]["authorization"] is None
@@ -192,7 +202,9 @@ async def test_authorization_is_dropped_on_cross_origin_redirect(ctx: ToolContex
 
 
 async def test_fetch_url_returns_title_and_readable_text(ctx: ToolContext, server) -> None:
-    result = await call_tool(default_registry().get("fetch_url"), {"url": f"{server.base}/html"}, allowed(ctx))
+    result = await call_tool(
+        default_registry().get("fetch_url"), {"url": f"{server.base}/html"}, allowed(ctx)
+    )
     assert result["title"] == "A Test Page"
     assert result["text"] == "Heading\n\nFirst paragraph & more.\n\nSecond\nline"
     assert "secret" not in result["text"] and "color" not in result["text"]
@@ -200,7 +212,9 @@ async def test_fetch_url_returns_title_and_readable_text(ctx: ToolContext, serve
 
 
 async def test_fetch_url_caps_long_pages(ctx: ToolContext, server) -> None:
-    result = await call_tool(default_registry().get("fetch_url"), {"url": f"{server.base}/bightml"}, allowed(ctx))
+    result = await call_tool(
+        default_registry().get("fetch_url"), {"url": f"{server.base}/bightml"}, allowed(ctx)
+    )
     assert len(result["text"]) == 20_000
     assert result["truncated"] is True
 
@@ -220,7 +234,9 @@ def search_ctx(ctx: ToolContext, server, **env: str) -> ToolContext:
 
 async def test_web_search_uses_tavily_first(ctx: ToolContext, server) -> None:
     search = search_ctx(ctx, server, TAVILY_API_KEY="tvly-1", SERPER_API_KEY="sp-1")
-    results = await call_tool(default_registry().get("web_search"), {"query": "cats", "max_results": 1}, search)
+    results = await call_tool(
+        default_registry().get("web_search"), {"query": "cats", "max_results": 1}, search
+    )
     assert results == [{"title": "Tavily one", "url": "https://one.example", "snippet": "first"}]
     sent = server.requests[0]
     assert sent.method == "POST" and sent.path == "/tavily/search"
@@ -249,19 +265,25 @@ async def test_serper_search_alias_prefers_serper(ctx: ToolContext, server) -> N
 
 async def test_web_search_without_keys_names_both_variables(ctx: ToolContext, server) -> None:
     with pytest.raises(ToolError, match="TAVILY_API_KEY or SERPER_API_KEY"):
-        await call_tool(default_registry().get("web_search"), {"query": "x"}, search_ctx(ctx, server))
+        await call_tool(
+            default_registry().get("web_search"), {"query": "x"}, search_ctx(ctx, server)
+        )
     assert server.requests == []
 
 
 async def test_web_search_rejected_key_is_named_but_not_shown(ctx: ToolContext, server) -> None:
-    search = replace(ctx, env={"TAVILY_API_KEY": "tvly-very-secret", "TAVILY_BASE_URL": f"{server.base}/badkey"})
+    search = replace(
+        ctx, env={"TAVILY_API_KEY": "tvly-very-secret", "TAVILY_BASE_URL": f"{server.base}/badkey"}
+    )
     with pytest.raises(ToolError) as caught:
         await call_tool(default_registry().get("web_search"), {"query": "x"}, search)
     assert "TAVILY_API_KEY" in str(caught.value) and "401" in str(caught.value)
     assert "tvly-very-secret" not in str(caught.value)
 
 
-async def test_search_base_urls_are_not_subject_to_the_private_guard(ctx: ToolContext, server) -> None:
+async def test_search_base_urls_are_not_subject_to_the_private_guard(
+    ctx: ToolContext, server
+) -> None:
     # The configured API base points at 127.0.0.1 and works without allow_private_network.
     search = search_ctx(ctx, server, TAVILY_API_KEY="k")
     assert not search.allow_private_network

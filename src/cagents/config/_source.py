@@ -13,7 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 from yaml.events import (
@@ -31,20 +31,26 @@ from cagents.errors import ConfigError, ConfigIssue
 
 __all__ = ["Path", "Source", "load_file", "load_source"]
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 
 DEFAULT_MAX_BYTES = 1_048_576
 #: Deepest nesting of mappings and sequences accepted (the top-level mapping is level 1).
 MAX_DEPTH = 100
-#: Most values that aliases (`*name`) may add by repeating their anchor's content.
+#: Most values that aliases (`*name`) may add by repeating their anchor's content; a text
+#: counts once more per 100 characters, so that aliasing long texts is bounded too.
 MAX_ALIAS_NODES = 100_000
 
-# libyaml's parser when PyYAML was built with it; the pure-Python parser otherwise.
-_CParser: Any
-try:
-    from yaml.cyaml import CParser as _CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _CParser = None
+
+def _libyaml_parser() -> Any:
+    """libyaml's parser when PyYAML was built with it; else None (the pure parser is used)."""
+    try:
+        from yaml import cyaml
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        return None
+    return getattr(cyaml, "CParser", None)
+
+
+_CParser: Any = _libyaml_parser()
 
 _YAML_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset({"str", "int", "float", "bool", "null"})
@@ -68,16 +74,14 @@ _DEEP_HINT = "flatten the structure; a workflow never needs this much nesting"
 
 
 class _Pos:
-    """Where one value sits: its key (or item) position, its start, and its children's."""
+    """Where one value sits: its key (or item) position, its start, and its children's.
 
-    __slots__ = ("key", "value", "children")
+    `children` is a dict of `_Pos` by key for a mapping, a list for a sequence, else None.
+    """
 
-    def __init__(
-        self,
-        key: tuple[int, int] | None,
-        value: tuple[int, int],
-        children: dict[str, _Pos] | list[_Pos] | None,
-    ) -> None:
+    __slots__ = ("children", "key", "value")
+
+    def __init__(self, key: tuple[int, int] | None, value: tuple[int, int], children: Any) -> None:
         self.key = key
         self.value = value
         self.children = children
@@ -127,11 +131,12 @@ def _child(node: _Pos | None, part: str | int) -> _Pos | None:
     if node is None:
         return None
     children = node.children
-    if isinstance(children, dict):
-        return children.get(part) if isinstance(part, str) else None
-    if isinstance(children, list) and type(part) is int and 0 <= part < len(children):
-        return children[part]
-    return None
+    found: _Pos | None = None
+    if isinstance(children, dict) and isinstance(part, str):
+        found = children.get(part)
+    elif isinstance(children, list) and type(part) is int and 0 <= part < len(children):
+        found = children[part]
+    return found
 
 
 def load_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
@@ -139,7 +144,11 @@ def load_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTE
     name = os.fsdecode(os.fspath(path))
     try:
         with open(name, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise _too_big(name, size, max_bytes)
+            # A pipe or device reports size 0: read one byte past the limit to notice.
+            raw = handle.read(size + 1 if size else max_bytes + 1)
     except FileNotFoundError:
         raise _error(
             name, "file not found", hint=f"check the path (relative paths start at {os.getcwd()})"
@@ -155,12 +164,6 @@ def load_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTE
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise _error(name, f"cannot read the file: {reason}", hint="check the path") from None
-    if len(raw) > max_bytes:
-        try:
-            size = os.path.getsize(name)
-        except OSError:
-            size = len(raw)
-        raise _too_big(name, max(size, len(raw)), max_bytes)
     return load_source(raw, filename=name, max_bytes=max_bytes)
 
 
@@ -244,7 +247,7 @@ def _read_yaml(text: str, filename: str, *, use_c: bool) -> tuple[Any, _Pos]:
     return _Builder(filename).run(_PyParser(text))
 
 
-class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[misc]
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
     """PyYAML's pure-Python reader, scanner and parser, without its constructors."""
 
     def __init__(self, text: str) -> None:
@@ -254,7 +257,7 @@ class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  
 
 
 class _Anchor:
-    __slots__ = ("value", "pos", "nodes", "height")
+    __slots__ = ("height", "nodes", "pos", "value")
 
     def __init__(self, value: Any, pos: _Pos, nodes: int, height: int) -> None:
         self.value = value
@@ -267,8 +270,17 @@ class _Frame:
     """A mapping or sequence being built, with the key that waits for its value."""
 
     __slots__ = (
-        "is_map", "data", "pos", "anchor", "nodes", "height",
-        "key", "key_mark", "merging", "merge_mark", "merged",
+        "anchor",
+        "data",
+        "height",
+        "is_map",
+        "key",
+        "key_mark",
+        "merge_mark",
+        "merged",
+        "merging",
+        "nodes",
+        "pos",
     )
 
     def __init__(self, is_map: bool, mark: tuple[int, int], anchor: str | None) -> None:
@@ -348,6 +360,7 @@ class _Builder:
         stack = self.stack
         if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
             key = self._key_text(event, mark)
+            stack[-1].nodes += 1 + len(key) // 100
             if event.anchor is not None:
                 self.anchors[event.anchor] = _Anchor(key, _Pos(None, mark, None), 1, 0)
             plain_merge = key == "<<" and event.tag is None and event.implicit[0]
@@ -355,10 +368,11 @@ class _Builder:
             return
         value = self._resolve(event, mark)
         pos = _Pos(None, mark, None)
+        weight = 1 + len(value) // 100 if type(value) is str else 1
         if event.anchor is not None:
-            self.anchors[event.anchor] = _Anchor(value, pos, 1, 0)
+            self.anchors[event.anchor] = _Anchor(value, pos, weight, 0)
         empty = value is None and event.value == "" and event.tag is None
-        self._emit(value, pos, 1, 0, empty)
+        self._emit(value, pos, weight, 0, empty)
 
     def _start(self, event: Any, is_map: bool) -> None:
         mark = _mark(event)
@@ -416,8 +430,9 @@ class _Builder:
             raise self._fail(
                 f"aliases expand to more than {MAX_ALIAS_NODES:,} values",
                 mark,
-                hint="aliases ('*name') repeat their anchor's whole value; nested aliases "
-                "multiply (an 'alias bomb'): write the data out or use fewer aliases",
+                hint="aliases ('*name') repeat their anchor's whole value (a text counts once "
+                "per 100 characters) and nested aliases multiply (an 'alias bomb'): "
+                "write the data out or use fewer aliases",
             )
         if len(stack) + anchor.height > MAX_DEPTH:
             raise self._fail(
@@ -442,7 +457,7 @@ class _Builder:
         if not top.is_map:
             pos.key = pos.value
             top.data.append(value)
-            top.pos.children.append(pos)  # type: ignore[union-attr]
+            top.pos.children.append(pos)
             return
         key = top.key
         top.key = _NO_KEY
@@ -452,7 +467,7 @@ class _Builder:
             return
         pos.key = top.key_mark
         top.data[key] = value
-        top.pos.children[key] = pos  # type: ignore[call-overload]
+        top.pos.children[key] = pos
 
     def _set_key(self, top: _Frame, key: str, mark: tuple[int, int], merge: bool = False) -> None:
         if merge:
@@ -464,7 +479,7 @@ class _Builder:
             if key in top.merged:
                 top.merged.discard(key)  # an explicit key overrides a merged one
             else:
-                first = top.pos.children[key].key  # type: ignore[call-overload]
+                first = top.pos.children[key].key
                 raise self._duplicate(key, mark, first)
         top.key = key
         top.key_mark = mark
@@ -474,7 +489,7 @@ class _Builder:
         if isinstance(value, dict):
             sources = [(value, pos)]
         elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
-            sources = list(zip(value, pos.children))  # type: ignore[arg-type]
+            sources = list(zip(value, pos.children, strict=True))
         else:
             raise self._fail(
                 "the merge key '<<' needs a mapping or a list of mappings",
@@ -485,7 +500,7 @@ class _Builder:
             for key, item in mapping.items():
                 if key not in top.data:
                     top.data[key] = item
-                    top.pos.children[key] = mapping_pos.children[key]  # type: ignore[call-overload,index]
+                    top.pos.children[key] = mapping_pos.children[key]
                     top.merged.add(key)
 
     # -- scalars ------------------------------------------------------------------------------
@@ -495,9 +510,7 @@ class _Builder:
         text: str = event.value
         if event.tag is None and event.implicit[0]:
             if text == "":
-                raise self._fail(
-                    "a mapping key is empty", mark, hint="write a name before the ':'"
-                )
+                raise self._fail("a mapping key is empty", mark, hint="write a name before the ':'")
             value = self._plain(text, mark)
             if type(value) is int or type(value) is float:
                 path = self._path()
@@ -511,7 +524,7 @@ class _Builder:
         value = self._resolve(event, mark)
         if not isinstance(value, str):
             raise self._fail(
-                f"mapping key {_show(text)} is tagged {_short_tag(event.tag)}; keys must be strings",
+                f"mapping key {_show(text)} is tagged {_short_tag(event.tag)}, not a string",
                 mark,
                 hint="remove the tag from the key",
             )
@@ -599,7 +612,12 @@ class _Builder:
         return _format_path(parts)
 
     def _fail(
-        self, message: str, mark: tuple[int, int], *, key: str | None = None, hint: str | None = None
+        self,
+        message: str,
+        mark: tuple[int, int],
+        *,
+        key: str | None = None,
+        hint: str | None = None,
     ) -> ConfigError:
         return _error(
             self.filename,
@@ -740,13 +758,13 @@ def _json_hint(msg: str) -> str:
 def _syntax_issue(exc: yaml.YAMLError, text: str, filename: str) -> ConfigIssue:
     """The parser's error, pointed at the line to fix, with a hint for the usual causes."""
     if isinstance(exc, yaml.reader.ReaderError):
-        line, column = _line_column(text, exc.position)
+        where = _line_column(text, exc.position)
         char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
         return ConfigIssue(
             f"the text holds a character YAML does not allow: {char!r}",
             file=filename,
-            line=line,
-            column=column,
+            line=where[0],
+            column=where[1],
             hint="remove control characters from the file",
         )
     problem = str(getattr(exc, "problem", None) or exc)
@@ -758,7 +776,7 @@ def _syntax_issue(exc: yaml.YAMLError, text: str, filename: str) -> ConfigIssue:
     if context_mark is not None:
         opened = f"line {context_mark.line + 1}, column {context_mark.column + 1}"
     lines = text.splitlines()
-    hint = "check the YAML syntax here: indentation, a space after each ':', closed quotes and brackets"
+    hint = "check the indentation, the space after each ':', and that quotes and brackets close"
     if "'\\t'" in problem:
         hint = "indent with spaces, not tabs: YAML does not allow tabs for indentation"
     elif "quoted scalar" in context:
@@ -769,9 +787,9 @@ def _syntax_issue(exc: yaml.YAMLError, text: str, filename: str) -> ConfigIssue:
         hint = f"the '{bracket}' opened at {opened} is not closed, or a comma is missing"
     elif "simple key" in context:
         mark = context_mark or mark
-        hint = "this line needs the form 'key: value' (a space after the colon), or fix the indentation"
+        hint = "write this line as 'key: value' (a space after the colon), or fix its indentation"
     elif "mapping values are not allowed" in problem:
-        hint = "a value holds ': '; quote the value, or put a nested mapping on its own indented line"
+        hint = "a value holds ': ': quote the value, or put a nested mapping on its own lines"
     elif "undefined tag handle" in problem:
         hint = "custom tags ('!name') are not supported; remove the tag"
     elif "expected <block end>" in problem:

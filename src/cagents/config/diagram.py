@@ -45,7 +45,7 @@ class _Box:
 
 @dataclass(frozen=True)
 class _Arrow:
-    """A transition; `style` is linear, fanout, conditional, default, loop_back, loop_exit or map."""
+    """A transition; `style`: linear, fanout, conditional, default, loop_back, loop_exit, map."""
 
     source: str
     target: str
@@ -100,19 +100,26 @@ def _picture(spec: WorkflowSpec) -> tuple[list[_Box], list[_Arrow]]:
     return boxes, arrows
 
 
+_LINE_BREAKS = {ord(ch): "\n" for ch in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _lines(text: str) -> list[str]:
-    """Split user text into display lines; other control characters become spaces."""
+    """Split user text into display lines; control characters, lone surrogates and the
+    two non-characters XML refuses become spaces."""
     cleaned = "".join(
-        ch if ch == "\n" or not unicodedata.category(ch).startswith("C") else " "
-        for ch in text.replace("\r\n", "\n").replace("\r", "\n")
+        " " if ch != "\n" and (unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff")
+        else ch
+        for ch in text.replace("\r\n", "\n").translate(_LINE_BREAKS)
     )
     return cleaned.split("\n")
+
 
 
 # ---- Mermaid ------------------------------------------------------------------------------
 
 # Kept as is inside a quoted Mermaid string; every other ASCII character becomes `#NN;`,
-# including `"`, `#`, `%` (directives), `$` (math), backquote (markdown strings) and `:`.
+# including `"`, `#`, `%` (directives), backquote (markdown strings) and `:` (which, with
+# `style` on the line, makes Mermaid drop a `;`).
 _MERMAID_KEEP = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,-+=*/?!'"
 )
@@ -144,16 +151,20 @@ _MERMAID_CLASSES = {
 }
 
 
-def mermaid_text(text: str) -> str:
+def _mermaid_keeps(ch: str) -> bool:
+    """Letters and a little punctuation, and non-ASCII text other than odd spaces."""
+    if ch.isascii():
+        return ch in _MERMAID_KEEP
+    return not unicodedata.category(ch).startswith("Z")
+
+
+def _mermaid_text(text: str) -> str:
     """User text for inside a double-quoted Mermaid label; newlines become `<br>`."""
     out: list[str] = []
     for line in _lines(text):
-        chars = [
-            ch if ch in _MERMAID_KEEP or (ord(ch) > 127 and not unicodedata.category(ch).startswith("Z"))
-            else f"#{ord(ch)};"
-            for ch in line
-        ]
-        out.append("".join(chars))
+        # Mermaid 11 reads `$$...$$` as math even when written as entities: split the pair.
+        line = line.replace("$$", "$\u200b$").replace("$$", "$\u200b$")
+        out.append("".join(ch if _mermaid_keeps(ch) else f"#{ord(ch)};" for ch in line))
     return "<br>".join(out)
 
 
@@ -166,27 +177,28 @@ def _mermaid_ids(boxes: list[_Box]) -> dict[str, str]:
         if box.key.isascii() and box.key.replace("_", "a").isalnum():
             ids[box.key] = f"n_{box.key}"
         else:
-            ascii_part = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in box.key)
+            ascii_part = "".join(
+                ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in box.key
+            )
             ids[box.key] = f"n{index}_{ascii_part}"
     return ids
 
 
 def to_mermaid(spec: WorkflowSpec, *, direction: str = "TD") -> str:
     """A Mermaid `flowchart` (v10/v11 syntax) that JupyterLab renders offline."""
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    _check_direction(direction)
     boxes, arrows = _picture(spec)
     ids = _mermaid_ids(boxes)
     lines = [f"flowchart {direction}"]
     for box in boxes:
         opening, closing = _MERMAID_SHAPES[box.kind]
-        text = mermaid_text(box.label)
+        text = _mermaid_text(box.label)
         if box.tag:
-            text += "<br>" + mermaid_text(box.tag)
+            text += "<br>" + _mermaid_text(box.tag)
         lines.append(f"    {ids[box.key]}{opening}{text}{closing}")
     for arrow in arrows:
         link = _MERMAID_LINKS[arrow.style]
-        label = f'|"{mermaid_text(arrow.label)}"|' if arrow.label else ""
+        label = f'|"{_mermaid_text(arrow.label)}"|' if arrow.label else ""
         lines.append(f"    {ids[arrow.source]} {link}{label} {ids[arrow.target]}")
     for name, style in _MERMAID_CLASSES.items():
         lines.append(f"    classDef {name} {style}")
@@ -219,14 +231,14 @@ _DOT_EDGES = {
     "linear": "",
     "fanout": "",
     "conditional": "",
-    "default": ', style=dashed',
+    "default": "",
     "loop_exit": "",
     "loop_back": ', style=dashed, color="#555555", constraint=false',
     "map": ", style=bold, penwidth=2",
 }
 
 
-def dot_text(text: str) -> str:
+def _dot_text(text: str) -> str:
     """User text for inside a Graphviz HTML-like label (`<...>`); newlines become `<BR/>`.
 
     Backslashes are doubled because Graphviz expands `\\N`, `\\G`, ... even in HTML labels.
@@ -244,21 +256,28 @@ def _dot_id(key: str) -> str:
     return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_dot(spec: WorkflowSpec) -> str:
+def _check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+
+
+def to_dot(spec: WorkflowSpec, *, direction: str = "TD") -> str:
     """Graphviz DOT text of the workflow (render with `dot -Tsvg`)."""
+    _check_direction(direction)
+    rankdir = "TB" if direction == "TD" else direction
     boxes, arrows = _picture(spec)
     lines = [
         "digraph workflow {",
-        f'  graph [label=<<B>{dot_text(spec.config.flow.name)}</B>>, labelloc=t, '
-        'fontname="Helvetica", rankdir=TB, nodesep=0.4];',
+        f'  graph [label=<<B>{_dot_text(spec.config.flow.name)}</B>>, labelloc=t, '
+        f'fontname="Helvetica", rankdir={rankdir}, nodesep=0.4];',
         '  node [fontname="Helvetica", fontsize=11, margin="0.15,0.06"];',
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
     for box in boxes:
         attrs = _DOT_SHAPES[box.kind]
-        label = dot_text(box.label)
+        label = _dot_text(box.label)
         if box.tag:
-            label += f'<BR/><FONT POINT-SIZE="8">{dot_text(box.tag)}</FONT>'
+            label += f'<BR/><FONT POINT-SIZE="8">{_dot_text(box.tag)}</FONT>'
         if box.join:
             attrs += ", peripheries=2, penwidth=2"
         if box.mapped:
@@ -266,9 +285,10 @@ def to_dot(spec: WorkflowSpec) -> str:
             attrs = attrs.replace('style="rounded,filled"', 'style="rounded,filled,dashed"')
         lines.append(f"  {_dot_id(box.key)} [label=<{label}>, {attrs}];")
     for arrow in arrows:
-        attrs = f"label=<{dot_text(arrow.label)}>" if arrow.label else 'label=""'
-        attrs += _DOT_EDGES[arrow.style]
-        lines.append(f"  {_dot_id(arrow.source)} -> {_dot_id(arrow.target)} [{attrs}];")
+        attrs = f"label=<{_dot_text(arrow.label)}>" if arrow.label else ""
+        attrs = (attrs + _DOT_EDGES[arrow.style]).lstrip(", ")
+        suffix = f" [{attrs}]" if attrs else ""
+        lines.append(f"  {_dot_id(arrow.source)} -> {_dot_id(arrow.target)}{suffix};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -278,7 +298,7 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def to_svg(spec: WorkflowSpec) -> str:
+def to_svg(spec: WorkflowSpec, *, direction: str = "TD") -> str:
     """SVG of the workflow, rendered by Graphviz `dot`."""
     executable = shutil.which("dot")
     if executable is None:
@@ -288,7 +308,7 @@ def to_svg(spec: WorkflowSpec) -> str:
     try:
         done = subprocess.run(
             [executable, "-Tsvg"],
-            input=to_dot(spec).encode("utf-8"),
+            input=to_dot(spec, direction=direction).encode("utf-8"),
             capture_output=True,
             timeout=DOT_TIMEOUT,
             check=False,
@@ -296,7 +316,8 @@ def to_svg(spec: WorkflowSpec) -> str:
     except subprocess.TimeoutExpired:
         raise CagentsError(f"Graphviz `dot` did not finish within {DOT_TIMEOUT:.0f} s") from None
     except OSError as error:
-        raise CagentsError(f"cannot run Graphviz `dot` ({executable}): {error.strerror or error}") from None
+        reason = error.strerror or str(error)
+        raise CagentsError(f"cannot run Graphviz `dot` ({executable}): {reason}") from None
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
         raise CagentsError(f"Graphviz `dot` failed: {detail}")

@@ -73,6 +73,20 @@ class Graph:
     def _reach(self) -> dict[str, frozenset[str]]:
         return {n: frozenset(self.reachable_from(n)) for n in (*self.node_ids, END)}
 
+    @cached_property
+    def ancestors(self) -> dict[str, frozenset[str]]:
+        """For each node, the nodes from which it can be reached (itself only in a cycle)."""
+        found: dict[str, set[str]] = {n: set() for n in (*self.node_ids, END)}
+        for source, reach in self._reach.items():
+            for target in reach:
+                if target != source or source in self._cyclic:
+                    found.setdefault(target, set()).add(source)
+        return {n: frozenset(v) for n, v in found.items()}
+
+    @cached_property
+    def _cyclic(self) -> frozenset[str]:
+        return frozenset(n for n in self.node_ids if any(n in self._reach.get(s, ()) for s in self.successors(n)))
+
     def can_reach(self, source: str, target: str) -> bool:
         return target in self._reach.get(source, frozenset())
 

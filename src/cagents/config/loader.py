@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class WorkflowSpec:
         """The config as written; this is what executions keep as their snapshot."""
         return self.source.text
 
-    @property
+    @cached_property
     def config_hash(self) -> str:
         canonical = json.dumps(self.source.data, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -8,6 +8,7 @@ Models are frozen: a validated workflow never changes under a running engine.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -266,11 +267,11 @@ class Node(_Model):
             return self.kind
         return "code" if self.code is not None else "llm"
 
-    @property
+    @cached_property
     def tool_refs(self) -> list[ToolRef]:
         return [ToolRef(name=t) if isinstance(t, str) else t for t in self.tools]
 
-    @property
+    @cached_property
     def tool_ref(self) -> ToolRef | None:
         if self.tool is None:
             return None
@@ -495,20 +496,21 @@ class WorkflowConfig(_Model):
         return value
 
     # Convenience accessors that apply defaults once, in one place.
-    @property
+    @cached_property
     def settings(self) -> Settings:
         return self.config or Settings()
 
-    @property
+    @cached_property
     def execution(self) -> ExecutionSettings:
         return self.settings.execution or ExecutionSettings()
 
-    @property
+    @cached_property
     def tools_settings(self) -> ToolsSettings:
         return self.settings.tools or ToolsSettings()
 
+    @cached_property
+    def _nodes_by_id(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
     def node(self, node_id: str) -> Node:
-        for node in self.nodes:
-            if node.id == node_id:
-                return node
-        raise KeyError(node_id)
+        return self._nodes_by_id[node_id]

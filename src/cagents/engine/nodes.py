@@ -8,6 +8,7 @@ them, so executors can run concurrently (fan-out branches, map items).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,12 @@ from cagents.config.templates import TemplateError, parse_template
 from cagents.engine.events import Event, TokenStreamed, ToolCalled
 from cagents.errors import ExecutionError, LLMError, NodeError, ToolError
 
-__all__ = ["NodeOutcome", "NodeContext", "run_node", "render_variables", "WAITING"]
+__all__ = ["NodeOutcome", "NodeContext", "human_prompt", "run_node", "render_variables", "WAITING"]
 
 WAITING = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeOutcome:
     writes: dict[str, Any]
     tokens: int = 0
@@ -35,7 +36,7 @@ class NodeOutcome:
     prompt: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeContext:
     """What a node run may use. `env` holds this run's secrets; it is never recorded."""
 
@@ -172,6 +173,15 @@ def _validator(ctx: NodeContext) -> Callable[[Any], Any]:
 
 
 def _tool_context(ctx: NodeContext, config: Mapping[str, Any]) -> Any:
+    """The context a tool call gets; built once per run and tool config (it resolves paths)."""
+    key = ("tool_context", repr(sorted(config.items())) if config else "")
+    cached = ctx.extra.get(key)
+    if cached is None:
+        cached = ctx.extra[key] = _new_tool_context(ctx, config)
+    return cached
+
+
+def _new_tool_context(ctx: NodeContext, config: Mapping[str, Any]) -> Any:
     from cagents.tools import ToolContext
 
     settings = ctx.spec.config.tools_settings
@@ -193,6 +203,18 @@ def _registry(ctx: NodeContext) -> Any:
     return default_registry()
 
 
+def _tool(ctx: NodeContext, name: str) -> Any:
+    """Resolve a tool once per run (references import a module the first time)."""
+    key = ("tool", name)
+    found = ctx.extra.get(key)
+    if found is None:
+        try:
+            found = ctx.extra[key] = _registry(ctx).get(name)
+        except ToolError as error:
+            raise NodeError(ctx.node.id, str(error)) from None
+    return found
+
+
 async def _run_llm(ctx: NodeContext) -> NodeOutcome:
     from cagents.llm import LLMRequest, ToolBinding, acomplete
     from cagents.tools import call_tool
@@ -206,17 +228,11 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
 
     failures: list[str] = []
     bindings = []
-    registry = _registry(ctx) if ctx.node.tools else None
     for ref in ctx.node.tool_refs:
-        try:
-            tool = registry.get(ref.name)
-        except ToolError as error:
-            raise NodeError(ctx.node.id, str(error)) from None
+        tool = _tool(ctx, ref.name)
         tool_ctx = _tool_context(ctx, ref.config)
 
         async def call(args: dict[str, Any], _tool: Any = tool, _ref: Any = ref, _tctx: Any = tool_ctx) -> Any:
-            import time
-
             started = time.perf_counter()
             try:
                 result = await call_tool(_tool, args, _tctx)
@@ -253,7 +269,10 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
             timeout=ctx.node.timeout or 120.0,
         )
     except LLMError as error:
-        raise LLMError(f"node '{ctx.node.id}': {error}", transient=error.transient, status=error.status) from None
+        # The client already names the node (request label) in most of its messages.
+        where = f"node '{ctx.node.id}'"
+        message = str(error) if str(error).startswith(where) else f"{where}: {error}"
+        raise LLMError(message, transient=error.transient, status=error.status) from None
     if failures:
         raise NodeError(ctx.node.id, f"tool failed (on_error: fail): {failures[0]}")
     note = "simulated by the offline LLM simulator" if result.simulated else None
@@ -296,8 +315,6 @@ async def _run_code(ctx: NodeContext) -> NodeOutcome:
 
 
 async def _run_tool(ctx: NodeContext) -> NodeOutcome:
-    import time
-
     from cagents.tools import call_tool
 
     ref = ctx.node.tool_ref
@@ -312,10 +329,7 @@ async def _run_tool(ctx: NodeContext) -> NodeOutcome:
                 raise NodeError(ctx.node.id, f"argument `{name}`: {error.message}") from None
         else:
             args[name] = template
-    try:
-        tool = _registry(ctx).get(ref.name)
-    except ToolError as error:
-        raise NodeError(ctx.node.id, str(error)) from None
+    tool = _tool(ctx, ref.name)
     started = time.perf_counter()
     try:
         result = await call_tool(tool, args, _tool_context(ctx, ref.config))
@@ -333,10 +347,13 @@ async def _run_tool(ctx: NodeContext) -> NodeOutcome:
 # ---- human --------------------------------------------------------------------------------
 
 
+def human_prompt(ctx: NodeContext) -> str:
+    """The question a human node asks, rendered from the state."""
+    return _render(ctx, ctx.node.prompt or "", render_variables(ctx), "prompt")
+
+
 async def _run_human(ctx: NodeContext) -> NodeOutcome:
-    variables = render_variables(ctx)
-    prompt = _render(ctx, ctx.node.prompt or "", variables, "prompt")
-    return NodeOutcome(writes={}, waiting=True, prompt=prompt)
+    return NodeOutcome(writes={}, waiting=True, prompt=human_prompt(ctx))
 
 
 _EXECUTORS = {"llm": _run_llm, "code": _run_code, "tool": _run_tool, "human": _run_human}

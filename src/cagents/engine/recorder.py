@@ -8,7 +8,6 @@ use without a database, and resume works from either.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -48,7 +47,7 @@ class NodeMetrics:
         self.simulated = self.simulated or simulated
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Checkpoint:
     """The resumable position of a run, written after a node finished.
 
@@ -118,7 +117,8 @@ class MemoryRecorder:
         self.checkpoints.setdefault(info.execution_id, [])
 
     async def checkpoint(self, checkpoint: Checkpoint) -> None:
-        self.checkpoints.setdefault(checkpoint.execution_id, []).append(copy.deepcopy(checkpoint))
+        # Checkpoints are built from fresh copies of the state; keeping them as they are is safe.
+        self.checkpoints.setdefault(checkpoint.execution_id, []).append(checkpoint)
 
     async def finished(self, summary: RunSummary) -> None:
         self.summaries[summary.execution_id] = summary

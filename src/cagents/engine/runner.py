@@ -32,7 +32,7 @@ from cagents.engine.events import (
     NodeStarted,
     Subscriber,
 )
-from cagents.engine.nodes import NodeContext, NodeOutcome, run_node
+from cagents.engine.nodes import NodeContext, NodeOutcome, human_prompt, run_node
 from cagents.engine.recorder import Checkpoint, MemoryRecorder, NodeMetrics, Recorder, RunInfo, RunSummary
 from cagents.engine.state import check_writes, initial_state, json_copy
 from cagents.errors import CagentsError, ExecutionError, InputError, LLMError, NodeError
@@ -139,6 +139,13 @@ class Run:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._resumed_from: int | None = None
+        self._deadline_handle: asyncio.TimerHandle | None = None
+        self._timed_out = False
+        self._metric_snap: dict[str, dict[str, Any]] = {}
+        self._node_cache: dict[Any, Any] = {}  # per-run: resolved tools and tool contexts
+        self._loop_nodes = frozenset(n for n, e in spec.graph.out.items() if e.loop is not None)
+        self._tokens = checkpoint.tokens if checkpoint else 0
+        self._cost = checkpoint.cost_usd if checkpoint else 0.0
         if checkpoint is not None:
             self._pos = _Position(
                 state=json_copy(checkpoint.state),
@@ -149,7 +156,11 @@ class Run:
                 step=checkpoint.step,
                 metrics={k: NodeMetrics(**v) for k, v in checkpoint.metrics.items()},
             )
+            self._metric_snap = {k: dict(v) for k, v in checkpoint.metrics.items()}
             self.status = "waiting" if checkpoint.waiting and not self._runnable_any() else "interrupted"
+            if checkpoint.waiting:
+                asking = checkpoint.waiting[0]
+                self.waiting_for = self._waiting_info(asking, self._human_prompt(asking))
             self._accepted = True
             self._resumed_from = checkpoint.step
             self._elapsed_before = checkpoint.duration_s
@@ -229,7 +240,6 @@ class Run:
         changes: dict[str, tuple[Any, Any]] = {}
         self._pos.step += 1
         self._pos.waiting.remove(node_id)
-        self._pos.frontier.remove(node_id)
         self.status = "running"
         self.waiting_for = None
         await self._finish_node(node_id, NodeOutcome(writes=writes), 0.0, changes, step_nodes=[])
@@ -256,6 +266,11 @@ class Run:
             await self._run_step(runnable, changes)
         except _Cancelled:
             await self._stop("cancelled", "cancelled by request")
+        except asyncio.CancelledError:
+            # The task running the step was cancelled from outside (Ctrl-C in a notebook,
+            # a host shutting down): record the cancellation, then let it propagate.
+            await self._stop("cancelled", "cancelled while running")
+            raise
         except CagentsError as error:
             await self._stop("failed", str(error))
         if self.status == "running":
@@ -348,66 +363,126 @@ class Run:
         if self.status in ("pending", "interrupted", "waiting"):
             self.status = "running"
 
+    def _human_prompt(self, node_id: str) -> str:
+        """The question of a waiting human node, rendered again from the restored state."""
+        ctx = NodeContext(spec=self.spec, node=self.spec.config.node(node_id), state=self._pos.state,
+                          execution_id=self.execution_id, env=self.env, emit=self._emit)
+        try:
+            return human_prompt(ctx)
+        except CagentsError:
+            return ""
+
     def _runnable_any(self) -> bool:
         return any(n not in self._pos.waiting for n in self._pos.frontier)
 
     def _runnable(self) -> list[str]:
-        pending = [n for n in dict.fromkeys(self._pos.frontier) if n not in self._pos.waiting]
-        graph = self.spec.graph
+        waiting = self._pos.waiting
+        pending = [n for n in dict.fromkeys(self._pos.frontier) if n not in waiting]
+        if len(pending) == 1 and len(self._pos.frontier) == 1:
+            return pending
+        ancestors = self.spec.graph.ancestors
         others = set(self._pos.frontier)
-        ready = [n for n in pending if not any(m != n and graph.can_reach(m, n) for m in others)]
+        # A node waits while another pending node can still reach it (a join in the making).
+        ready = [
+            n for n in pending
+            if not any(m != n and m in others for m in ancestors.get(n, ()))
+        ]
         return ready or pending
 
     def _deadline_left(self) -> float:
         return self.spec.config.execution.timeout - self._elapsed()
 
-    async def _run_step(self, runnable: list[str], changes: dict[str, tuple[Any, Any]]) -> None:
-        graph = self.spec.graph
-        tasks: dict[asyncio.Task[Any], str] = {}
-        for node_id in runnable:
-            self._pos.node_runs += 1
-            limit = self.spec.config.execution.max_steps
-            if limit is not None and self._pos.node_runs > limit:
-                raise ExecutionError(
-                    f"more than {limit} node runs (config.execution.max_steps); the workflow may be looping"
-                )
+    def _start_node(self, node_id: str) -> Any:
+        self._pos.node_runs += 1
+        limit = self.spec.config.execution.max_steps
+        if limit is not None and self._pos.node_runs > limit:
+            raise ExecutionError(
+                f"more than {limit} node runs (config.execution.max_steps); the workflow may be looping"
+            )
+        if node_id in self._loop_nodes:  # only loops need their run counts (max_iterations)
             self._pos.visits[node_id] = self._pos.visits.get(node_id, 0) + 1
-            if node_id in graph.map_targets:
-                coro = self._run_map(node_id)
-            else:
-                coro = self._run_with_retries(node_id, None, None)
-            task = asyncio.ensure_future(coro)
-            tasks[task] = node_id
+        if node_id in self.spec.graph.map_targets:
+            return self._run_map(node_id)
+        return self._run_with_retries(node_id, None, None)
+
+    def _arm_deadline(self) -> None:
+        """One timer per run enforces config.execution.timeout by cancelling running nodes."""
+        if self._deadline_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        left = max(self._deadline_left(), 0.0)
+
+        def expire() -> None:
+            self._timed_out = True
+            for task in list(self._tasks):
+                task.cancel()
+
+        self._deadline_handle = loop.call_later(left, expire)
+
+    def _disarm_deadline(self) -> None:
+        if self._deadline_handle is not None:
+            self._deadline_handle.cancel()
+            self._deadline_handle = None
+
+    def _timeout_error(self) -> ExecutionError:
+        return ExecutionError(
+            f"execution timed out after {self.spec.config.execution.timeout:g} s (config.execution.timeout)"
+        )
+
+    async def _run_step(self, runnable: list[str], changes: dict[str, tuple[Any, Any]]) -> None:
+        if self._deadline_left() <= 0:
+            raise self._timeout_error()
+        self._arm_deadline()
+        if len(runnable) == 1:
+            # The common case: one node, awaited in this task (no extra task to schedule).
+            node_id = runnable[0]
+            current = asyncio.current_task()
+            assert current is not None
+            self._tasks.add(current)
+            try:
+                outcome, duration = await self._start_node(node_id)
+            except asyncio.CancelledError:
+                if self._timed_out:
+                    current.uncancel() if hasattr(current, "uncancel") else None
+                    raise self._timeout_error() from None
+                if self._cancel_requested:
+                    current.uncancel() if hasattr(current, "uncancel") else None
+                    raise _Cancelled() from None
+                raise
+            finally:
+                self._tasks.discard(current)
+            await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
+            return
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[tuple[str, asyncio.Task[Any]]] = asyncio.Queue()
+        tasks: list[asyncio.Task[Any]] = []
+        for node_id in runnable:
+            task = loop.create_task(self._start_node(node_id))
+            task.add_done_callback(lambda t, n=node_id: finished.put_nowait((n, t)))
+            tasks.append(task)
             self._tasks.add(task)
         try:
-            pending = set(tasks)
-            while pending:
-                left = self._deadline_left()
-                if left <= 0:
-                    raise ExecutionError(
-                        f"execution timed out after {self.spec.config.execution.timeout:g} s "
-                        "(config.execution.timeout)"
-                    )
-                done, pending = await asyncio.wait(pending, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    node_id = tasks[task]
-                    self._tasks.discard(task)
-                    if task.cancelled():
-                        raise _Cancelled()
-                    error = task.exception()
-                    if error is not None:
-                        raise error
-                    outcome, duration = task.result()
-                    await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
+            # Nodes finish in any order; each one's writes and checkpoint land as it does.
+            for _ in range(len(tasks)):
+                node_id, task = await finished.get()
+                self._tasks.discard(task)
+                if task.cancelled():
+                    if self._timed_out:
+                        raise self._timeout_error()
+                    raise _Cancelled()
+                error = task.exception()
+                if error is not None:
+                    raise error
+                outcome, duration = task.result()
+                await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
         except asyncio.CancelledError:
             if self._cancel_requested:
                 raise _Cancelled() from None
             raise
         finally:
-            for task in tasks:
-                if not task.done():
-                    task.cancel()
             leftovers = [t for t in tasks if not t.done()]
+            for task in leftovers:
+                task.cancel()
             if leftovers:
                 await asyncio.gather(*leftovers, return_exceptions=True)
             for task in tasks:
@@ -421,17 +496,12 @@ class Run:
         changes: dict[str, tuple[Any, Any]],
         step_nodes: list[str],
     ) -> None:
-        node = self.spec.config.node(node_id)
         if outcome.waiting:
             if node_id not in self._pos.waiting:
                 self._pos.waiting.append(node_id)
-            schema = {
-                name: (self.spec.output_types.get(node_id, {}).get(name) or self.spec.state_types[name]).json_schema(
-                    self.spec.config.state.fields[name].description
-                )
-                for name in node.outputs
-            }
-            self.waiting_for = {"node_id": node_id, "prompt": outcome.prompt or "", "fields": schema}
+            self.waiting_for = self._waiting_info(node_id, outcome.prompt or "")
+            # The pause is a resumable position too: a host answers it from the recorder.
+            await self._write_checkpoint(node_id)
             return
         writes = check_writes(self.spec, node_id, outcome.writes)
         for name, value in writes.items():
@@ -439,33 +509,59 @@ class Run:
             if old != value:
                 changes[name] = (old, value)
             self._pos.state[name] = value
-        metrics = self._pos.metrics.setdefault(node_id, NodeMetrics(node_id))
+        metrics = self._pos.metrics.get(node_id)
+        if metrics is None:
+            metrics = self._pos.metrics[node_id] = NodeMetrics(node_id)
         if node_id not in self.spec.graph.map_targets:
             metrics.add(duration, outcome.tokens, outcome.cost_usd, outcome.simulated)
+        self._metric_snap[node_id] = vars(metrics).copy()
+        self._tokens += outcome.tokens
+        self._cost += outcome.cost_usd
         successors = self._successors(node_id)
-        self._pos.frontier.remove(node_id)
-        self._pos.frontier.extend(s for s in successors if s != END)
-        self._emit(NodeFinished(self.execution_id, node_id=node_id, step=self._pos.step, duration_s=duration,
-                                tokens=outcome.tokens, cost_usd=outcome.cost_usd, outputs=writes,
-                                simulated=outcome.simulated, note=outcome.note))
-        tokens, cost = self._totals()
+        frontier = self._pos.frontier
+        frontier.remove(node_id)
+        for successor in successors:
+            # A node already pending is the join of branches: it runs once for all of them.
+            if successor != END and successor not in frontier:
+                frontier.append(successor)
+        if self.subscribers:
+            self._emit(NodeFinished(self.execution_id, node_id=node_id, step=self._pos.step, duration_s=duration,
+                                    tokens=outcome.tokens, cost_usd=outcome.cost_usd, outputs=writes,
+                                    simulated=outcome.simulated, note=outcome.note))
+        await self._write_checkpoint(node_id)
+
+    def _waiting_info(self, node_id: str, prompt: str) -> dict[str, Any]:
+        """What a waiting human node asks for: its prompt and the JSON Schema of each value."""
+        node = self.spec.config.node(node_id)
+        schema = {
+            name: (self.spec.output_types.get(node_id, {}).get(name) or self.spec.state_types[name]).json_schema(
+                self.spec.config.state.fields[name].description
+            )
+            for name in node.outputs
+        }
+        return {"node_id": node_id, "prompt": prompt, "fields": schema}
+
+    async def _write_checkpoint(self, node_id: str) -> None:
+        # State values are replaced on write, never changed in place, so shallow copies
+        # are true snapshots here.
         checkpoint = Checkpoint(
             execution_id=self.execution_id,
             step=self._pos.step,
             node_id=node_id,
-            state=json_copy(self._pos.state),
+            state=dict(self._pos.state),
             frontier=list(self._pos.frontier),
             waiting=list(self._pos.waiting),
             visits=dict(self._pos.visits),
             node_runs=self._pos.node_runs,
-            metrics={k: vars(m).copy() for k, m in self._pos.metrics.items()},
+            metrics=dict(self._metric_snap),
             duration_s=self._elapsed(),
-            tokens=tokens,
-            cost_usd=cost,
+            tokens=self._tokens,
+            cost_usd=self._cost,
             created_at=time.time(),
         )
         await self.recorder.checkpoint(checkpoint)
-        self._emit(CheckpointWritten(self.execution_id, node_id=node_id, step=self._pos.step))
+        if self.subscribers:
+            self._emit(CheckpointWritten(self.execution_id, node_id=node_id, step=self._pos.step))
 
     def _successors(self, node_id: str) -> list[str]:
         edge = self.spec.graph.out.get(node_id)
@@ -504,13 +600,14 @@ class Run:
         attempts = 1 + (node.retries or 0)
         memory = None
         for attempt in range(1, attempts + 1):
-            self._emit(NodeStarted(self.execution_id, node_id=node_id, step=self._pos.step,
-                                   kind=node.effective_kind, item_index=item_index))
+            if self.subscribers:
+                self._emit(NodeStarted(self.execution_id, node_id=node_id, step=self._pos.step,
+                                       kind=node.effective_kind, item_index=item_index))
             started = time.perf_counter()
             ctx = NodeContext(
                 spec=self.spec, node=node, state=self._pos.state, execution_id=self.execution_id,
                 env=self.env, emit=self._emit, stream=self.stream, item=item, item_index=item_index,
-                memory=memory, tool_registry=self.tool_registry,
+                memory=memory, tool_registry=self.tool_registry, extra=self._node_cache,
             )
             try:
                 if node.timeout is not None and node.effective_kind != "code":
@@ -550,12 +647,15 @@ class Run:
         node = self.spec.config.node(node_id)
         started = time.perf_counter()
         metrics = self._pos.metrics.setdefault(node_id, NodeMetrics(node_id))
+        spent = [0, 0.0]
 
         async def one(index: int, item: Any) -> Any:
             async with gate:
                 outcome, duration = await self._run_with_retries(node_id, item, index)
             writes = check_writes(self.spec, node_id, outcome.writes)
             metrics.add(duration, outcome.tokens, outcome.cost_usd, outcome.simulated)
+            spent[0] += outcome.tokens
+            spent[1] += outcome.cost_usd
             self._emit(NodeFinished(self.execution_id, node_id=node_id, step=self._pos.step, duration_s=duration,
                                     tokens=outcome.tokens, cost_usd=outcome.cost_usd, outputs=writes,
                                     simulated=outcome.simulated, item_index=index, note=outcome.note))
@@ -563,16 +663,23 @@ class Run:
                 return writes.get(node.outputs[0])
             return {name: writes.get(name) for name in node.outputs}
 
-        results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        item_tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(items)]
+        try:
+            results = await asyncio.gather(*item_tasks)
+        except BaseException:
+            # gather does not stop the other items when one fails: stop them here, so no
+            # item keeps calling the model after the node (and the run) has failed.
+            for task in item_tasks:
+                task.cancel()
+            await asyncio.gather(*item_tasks, return_exceptions=True)
+            raise
         collected = list(results)
         collect_type = self.spec.state_types[parallel.collect_name]
         problems = collect_type.check(collected, parallel.collect_name)
         if problems:
             raise NodeError(node_id, "collected results do not fit: " + "; ".join(problems),
                             field_name=parallel.collect_name)
-        tokens = 0
-        cost = 0.0
-        return NodeOutcome(writes={parallel.collect_name: collected}, tokens=tokens, cost_usd=cost,
+        return NodeOutcome(writes={parallel.collect_name: collected}, tokens=int(spent[0]), cost_usd=spent[1],
                            note=f"mapped over {len(items)} item(s)"), time.perf_counter() - started
 
     async def _complete(self) -> None:
@@ -592,6 +699,7 @@ class Run:
         await self._record_end()
 
     async def _record_end(self) -> None:
+        self._disarm_deadline()
         result = self.result()
         await self.recorder.finished(
             RunSummary(

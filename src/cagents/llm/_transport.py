@@ -39,6 +39,10 @@ class FormatRejected(Exception):
     """The server refused `response_format` json_schema; the caller falls back to a prompt."""
 
 
+class _Unusable(Exception):
+    """The server answered, but with nothing usable (no choices, a refusal)."""
+
+
 @dataclass
 class Reply:
     """What one round trip produced."""
@@ -47,13 +51,30 @@ class Reply:
     tool_calls: list[dict[str, Any]]
     usage: Usage
     model: str | None
+    #: The answer stopped at the token limit (finish_reason "length").
+    truncated: bool = False
 
 
 # -- client cache ------------------------------------------------------------------------
+#
+# An httpx connection pool scans all its connections for every request, so one pool of
+# 1,000 connections makes 1,000 concurrent calls quadratic. Calls therefore lease one of
+# several small clients ("shards") per endpoint: the least busy one, or a new one when all
+# are full. Each shard keeps all its connections alive between calls.
+
+SHARD_CONNECTIONS = 32
+MAX_SHARDS = 64
+
+
+@dataclass
+class _Shard:
+    client: AsyncOpenAI
+    in_flight: int = 0
+
 
 @dataclass
 class _LoopClients:
-    clients: dict[tuple[str | None, str], AsyncOpenAI]
+    clients: dict[tuple[str | None, str], list[_Shard]]
     closer: AsyncGenerator[None, None]
 
 
@@ -62,7 +83,7 @@ _cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = (
 _cache_lock = threading.Lock()
 
 
-async def _close_at_loop_end(clients: dict[tuple[str | None, str], AsyncOpenAI]) -> AsyncGenerator[None, None]:
+async def _close_at_loop_end(clients: dict[tuple[str | None, str], list[_Shard]]) -> AsyncGenerator[None, None]:
     """Suspended for the loop's life; `loop.shutdown_asyncgens()` runs the cleanup."""
     try:
         yield
@@ -70,8 +91,8 @@ async def _close_at_loop_end(clients: dict[tuple[str | None, str], AsyncOpenAI])
         await _close_all(clients)
 
 
-async def _close_all(clients: dict[tuple[str | None, str], AsyncOpenAI]) -> None:
-    pending = list(clients.values())
+async def _close_all(clients: dict[tuple[str | None, str], list[_Shard]]) -> None:
+    pending = [shard.client for shards in clients.values() for shard in shards]
     clients.clear()
     for client in pending:
         try:
@@ -80,24 +101,47 @@ async def _close_all(clients: dict[tuple[str | None, str], AsyncOpenAI]) -> None
             log.debug("closing an LLM client failed", exc_info=True)
 
 
-async def _client(endpoint: Endpoint) -> AsyncOpenAI:
+def _new_client(endpoint: Endpoint, key: str) -> AsyncOpenAI:
+    import openai
+
+    kwargs: dict[str, Any] = {}
+    try:
+        # aiohttp's transport costs about a third of the CPU of the default one per call.
+        kwargs["http_client"] = openai.DefaultAioHttpClient()
+    except Exception:
+        try:  # the SDK's own Limits class (httpx or its fork, depending on the SDK version)
+            from openai._constants import DEFAULT_CONNECTION_LIMITS
+
+            limits = type(DEFAULT_CONNECTION_LIMITS)(
+                max_connections=SHARD_CONNECTIONS, max_keepalive_connections=SHARD_CONNECTIONS)
+            kwargs["http_client"] = openai.DefaultAsyncHttpxClient(limits=limits)
+        except Exception:  # pragma: no cover - older SDKs: default limits
+            log.debug("could not set connection limits", exc_info=True)
+    return openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=key, max_retries=0, **kwargs)
+
+
+async def _shard(endpoint: Endpoint) -> _Shard:
     loop = asyncio.get_running_loop()
     with _cache_lock:
         entry = _cache.get(loop)
         fresh = entry is None
         if entry is None:
-            clients: dict[tuple[str | None, str], AsyncOpenAI] = {}
+            clients: dict[tuple[str | None, str], list[_Shard]] = {}
             entry = _cache[loop] = _LoopClients(clients, _close_at_loop_end(clients))
     if fresh:
         await entry.closer.__anext__()
     key = (endpoint.base_url, endpoint.api_key or NO_KEY)
-    client = entry.clients.get(key)
-    if client is None:
-        import openai
+    shards = entry.clients.setdefault(key, [])
+    best = min(shards, key=lambda shard: shard.in_flight, default=None)
+    if best is None or (best.in_flight >= SHARD_CONNECTIONS and len(shards) < MAX_SHARDS):
+        best = _Shard(_new_client(endpoint, key[1]))
+        shards.append(best)
+    return best
 
-        client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=key[1], max_retries=0)
-        entry.clients[key] = client
-    return client
+
+async def _client(endpoint: Endpoint) -> AsyncOpenAI:
+    """A client for one call outside `chat` (kept for callers that need the SDK object)."""
+    return (await _shard(endpoint)).client
 
 
 async def aclose_clients() -> None:
@@ -129,14 +173,18 @@ async def chat(
     import openai
 
     prefix = f"{label}: " if label else ""
-    client = await _client(endpoint)
     last: tuple[str, int | None] = ("", None)
+    retries = max(retries, 0)
     for attempt in range(retries + 1):
         delay: float | None = None
+        shard = await _shard(endpoint)
+        shard.in_flight += 1
         try:
-            once = _stream(client, payload, on_token, timeout) if on_token is not None \
-                else _plain(client, payload, timeout)
-            return await asyncio.wait_for(once, timeout)
+            once = _stream(shard.client, payload, on_token, timeout) if on_token is not None \
+                else _plain(shard.client, payload, timeout)
+            return await _within(once, timeout)
+        except _Unusable as exc:
+            raise LLMError(f"{prefix}{where(endpoint)}: {_redact(str(exc), endpoint)}") from None
         except openai.APIStatusError as exc:
             status = exc.status_code
             detail = _server_message(exc, endpoint)
@@ -146,13 +194,22 @@ async def chat(
                 raise _refusal(endpoint, status, detail, prefix) from None
             last = (f"HTTP {status}: {detail}", status)
             delay = _retry_after(exc.response.headers)
-        except (openai.APITimeoutError, asyncio.TimeoutError):
-            last = (f"no answer within {timeout:g}s", None)
+        except (openai.APITimeoutError, asyncio.TimeoutError) as exc:
+            refused = _connection_cause(exc)
+            last = ((f"connection failed ({refused})", None) if refused
+                    else (f"no answer within {timeout:g}s", None))
         except openai.APIConnectionError as exc:
             last = (f"connection failed ({_redact(str(exc), endpoint)})", None)
         except openai.APIError as exc:
             raise LLMError(f"{prefix}{where(endpoint)} failed: "
                            f"{_redact(exc.message, endpoint)}") from None
+        except Exception as exc:
+            # Older SDKs let transport errors raised mid-stream through unwrapped.
+            if not type(exc).__module__.startswith(("httpx", "httpcore", "aiohttp")):
+                raise
+            last = (f"connection failed ({type(exc).__name__})", None)
+        finally:
+            shard.in_flight -= 1
         if attempt < retries:
             wait = delay if delay is not None else backoff * (2 ** attempt) * random.uniform(0.75, 1.25)
             log.info("%s%s: %s; retry %d/%d in %.2fs", prefix, where(endpoint), last[0],
@@ -164,11 +221,34 @@ async def chat(
     )
 
 
+def _connection_cause(exc: BaseException) -> str | None:
+    """Some transports report a refused connection as a timeout; find the real cause."""
+    seen = 0
+    cause: BaseException | None = exc
+    while cause is not None and seen < 10:
+        if isinstance(cause, ConnectionError):
+            return type(cause).__name__
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return None
+
+
+async def _within(coro: Any, seconds: float) -> Any:
+    """Await with a time limit; `asyncio.timeout` (3.11+) needs no extra task per call."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await coro
+    return await asyncio.wait_for(coro, seconds)
+
+
 async def _plain(client: AsyncOpenAI, payload: dict[str, Any], timeout: float) -> Reply:
     response = await client.chat.completions.create(**payload, timeout=timeout)
     if not response.choices:
-        raise LLMError(f"the model returned no answer (response {response.id})")
-    message = response.choices[0].message
+        raise _Unusable(f"the server returned no choices (response {response.id})")
+    choice = response.choices[0]
+    message = choice.message
+    if message.refusal and not message.content and not message.tool_calls:
+        raise _Unusable(f"the model refused to answer: {message.refusal}")
     calls = [
         {"id": call.id, "type": "function",
          "function": {"name": call.function.name, "arguments": call.function.arguments}}
@@ -177,7 +257,8 @@ async def _plain(client: AsyncOpenAI, payload: dict[str, Any], timeout: float) -
     content = message.content or ""
     usage = (Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
              if response.usage else _estimate(payload, content, calls))
-    return Reply(content, _with_ids(calls), usage, response.model)
+    return Reply(content, _with_ids(calls), usage, response.model,
+                 truncated=choice.finish_reason == "length")
 
 
 async def _stream(client: AsyncOpenAI, payload: dict[str, Any],
@@ -186,8 +267,10 @@ async def _stream(client: AsyncOpenAI, payload: dict[str, Any],
         **payload, stream=True, stream_options={"include_usage": True}, timeout=timeout)
     parts: list[str] = []
     slots: dict[int, dict[str, Any]] = {}
+    refusal: list[str] = []
     usage: Usage | None = None
     model: str | None = None
+    truncated = False
     try:
         async for chunk in stream:
             model = chunk.model or model
@@ -195,6 +278,9 @@ async def _stream(client: AsyncOpenAI, payload: dict[str, Any],
                 usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
             for choice in chunk.choices:
                 delta = choice.delta
+                truncated = truncated or choice.finish_reason == "length"
+                if delta.refusal:
+                    refusal.append(delta.refusal)
                 if delta.content:
                     parts.append(delta.content)
                     on_token(delta.content)
@@ -215,7 +301,10 @@ async def _stream(client: AsyncOpenAI, payload: dict[str, Any],
         for _, slot in sorted(slots.items())
     ]
     content = "".join(parts)
-    return Reply(content, _with_ids(calls), usage or _estimate(payload, content, calls), model)
+    if refusal and not content and not calls:
+        raise _Unusable(f"the model refused to answer: {''.join(refusal)}")
+    return Reply(content, _with_ids(calls), usage or _estimate(payload, content, calls), model,
+                 truncated=truncated)
 
 
 def _with_ids(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:

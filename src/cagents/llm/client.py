@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -108,12 +109,15 @@ class _Conversation:
             try:
                 data = self._accept(reply.content)
             except ValueError as exc:
+                problem = str(exc)
+                if reply.truncated:
+                    problem += " (the answer was cut off at max_tokens; raise max_tokens)"
                 if attempts > request.max_repair_attempts:
                     what = "output did not match the schema" if request.output_schema \
                         is not None else "answer was not accepted"
                     raise LLMError(f"{self.prefix}the model's {what} after {attempts} "
-                                   f"attempts: {exc}") from None
-                self._ask_for_repair(reply.content, str(exc))
+                                   f"attempts: {problem}") from None
+                self._ask_for_repair(reply.content, problem)
                 continue
             return self._result(reply, data, attempts)
 
@@ -183,9 +187,12 @@ class _Conversation:
         return value
 
     def _ask_for_repair(self, content: str, error: str) -> None:
-        if self.request.output_schema is not None:
+        schema = self.request.output_schema
+        if schema is not None:
+            # The schema is repeated: some servers accept response_format and ignore it.
             ask = (f"Your answer could not be used: {error}. Reply again with only the "
-                   "corrected JSON value, matching the required schema.")
+                   "corrected JSON value, matching this JSON Schema:\n"
+                   + json.dumps(schema, sort_keys=True))
         else:
             ask = f"Your answer could not be used: {error}. Please answer again."
         self.messages.append({"role": "assistant", "content": content})

@@ -66,7 +66,8 @@ def example_value(schema: dict[str, Any], rng: random.Random, name: str = "value
             high = min(high, schema["maxItems"])
             low = min(low, high)
         count = rng.randint(low, high) if depth < _MAX_DEPTH else low
-        item = schema.get("items") if isinstance(schema.get("items"), dict) else {"type": "string"}
+        item: dict[str, Any] = schema["items"] if isinstance(schema.get("items"), dict) else {
+            "type": "string"}
         return [example_value(item, rng, f"{name} item", root, depth + 1) for _ in range(count)]
     if kind == "integer":
         return _number(schema, rng, integer=True)
@@ -81,14 +82,16 @@ def example_value(schema: dict[str, Any], rng: random.Random, name: str = "value
 
 def _number(schema: dict[str, Any], rng: random.Random, *, integer: bool) -> int | float:
     """A small number inside the schema's bounds (1-10 when unbounded)."""
-    low = schema.get("minimum", schema.get("exclusiveMinimum"))
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
-    if low is None and high is None:
-        low, high = 1, 10
-    elif low is None:
-        low = high - 10
-    elif high is None:
-        high = low + 10
+    given_low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    given_high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    low: float = 1
+    high: float = 10
+    if given_low is not None:
+        low, high = given_low, given_low + 10
+    if given_high is not None:
+        high = given_high
+        if given_low is None:
+            low = given_high - 10
     step = 1 if integer else (high - low) / 100 or 0.01
     if "minimum" not in schema and "exclusiveMinimum" in schema:
         low += step

@@ -32,7 +32,7 @@ def json_type_name(value: Any) -> str:
 
 
 def check_arguments(schema: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
-    """Every problem with `args` against the tool's `parameters` schema, each naming its argument."""
+    """Every problem of `args` against the tool's `parameters` schema, each naming its argument."""
     problems: list[str] = []
     properties: Mapping[str, Any] = schema.get("properties", {})
     for name in schema.get("required", []):
@@ -55,15 +55,16 @@ def check_arguments(schema: Mapping[str, Any], args: Mapping[str, Any]) -> list[
 def _check(schema: Mapping[str, Any], value: Any, where: str) -> list[str]:
     """Problems of one value; `where` is its path, like `headers.Accept` or `args[2]`."""
     for key in ("anyOf", "oneOf"):
-        if key in schema:
-            if not any(not _check(option, value, where) for option in schema[key]):
-                wanted = " or ".join(_describe(option) for option in schema[key])
-                return [f"argument '{where}': expected {wanted}, got {json_type_name(value)}"]
+        if key in schema and all(_check(option, value, where) for option in schema[key]):
+            wanted = " or ".join(_describe(option) for option in schema[key])
+            return [f"argument '{where}': expected {wanted}, got {json_type_name(value)}"]
     kinds = schema.get("type")
     if kinds is not None:
         kinds = [kinds] if isinstance(kinds, str) else list(kinds)
         if not any(_CHECKS.get(kind, lambda v: True)(value) for kind in kinds):
-            return [f"argument '{where}': expected {' or '.join(kinds)}, got {json_type_name(value)}"]
+            return [
+                f"argument '{where}': expected {' or '.join(kinds)}, got {json_type_name(value)}"
+            ]
     if "enum" in schema and value not in schema["enum"]:
         choices = ", ".join(repr(choice) for choice in schema["enum"])
         return [f"argument '{where}': {value!r} is not one of {choices}"]
@@ -98,7 +99,7 @@ def _nest(problem: str, where: str) -> str:
     """Prefix a nested object's problem with the path of the object holding it."""
     for marker in ("argument '", "missing required argument '", "unknown argument '"):
         if problem.startswith(marker):
-            return f"{marker}{where}.{problem[len(marker):]}"
+            return f"{marker}{where}.{problem[len(marker) :]}"
     return f"{where}: {problem}"
 
 

@@ -6,14 +6,14 @@ import ast
 import math
 import operator
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 from cagents.tools.schema_from_hints import tool_from_function
 from cagents.tools.tool import Tool, ToolFailure
 
 __all__ = ["TOOLS", "evaluate"]
 
-Number = Union[int, float]
+Number = int | float
 
 MAX_EXPRESSION_CHARS = 1_000
 MAX_EXPONENT = 1_000
@@ -21,17 +21,38 @@ MAX_INT_BITS = 10_000  # about 3,000 decimal digits
 
 _CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 _FUNCTIONS: dict[str, Callable[..., Number]] = {
-    "sqrt": math.sqrt, "log": math.log, "log10": math.log10, "exp": math.exp,
-    "sin": math.sin, "cos": math.cos, "tan": math.tan, "floor": math.floor, "ceil": math.ceil,
-    "abs": abs, "round": round, "min": min, "max": max,
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "log10": math.log10,
+    "exp": math.exp,
+    "sin": math.sin,
+    "cos": math.cos,
+    "tan": math.tan,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "abs": abs,
+    "round": round,
+    "min": min,
+    "max": max,
 }
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Number]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-            ast.Mod: "%", ast.Pow: "**"}
+_SYMBOLS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
 
 
 class _Refused(Exception):
@@ -87,9 +108,15 @@ def _eval(node: ast.AST) -> Number:
 
 
 def _call(node: ast.Call) -> Number:
-    if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS:
-        shown = node.func.id if isinstance(node.func, ast.Name) else type(node.func).__name__
-        raise _Refused(f"function '{shown}' is not available; use one of {', '.join(_FUNCTIONS)}")
+    if not isinstance(node.func, ast.Name):
+        raise _Refused(
+            f"only plain function calls are allowed ({type(node.func).__name__} is not); "
+            f"use one of {', '.join(_FUNCTIONS)}"
+        )
+    if node.func.id not in _FUNCTIONS:
+        raise _Refused(
+            f"function '{node.func.id}' is not available; use one of {', '.join(_FUNCTIONS)}"
+        )
     if node.keywords:
         raise _Refused(f"{node.func.id}() takes positional arguments only")
     if any(isinstance(arg, ast.Starred) for arg in node.args):
@@ -105,11 +132,16 @@ def _precheck(op: ast.operator, left: Number, right: Number) -> None:
     if isinstance(op, ast.Pow):
         if abs(right) > MAX_EXPONENT:
             raise _Refused(f"exponent {right} is too large (at most {MAX_EXPONENT} in size)")
-        if isinstance(left, int) and isinstance(right, int) and right > 0:
-            if left.bit_length() * right > MAX_INT_BITS:
-                raise _Refused("the result would be too large")
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and left.bit_length() * right > MAX_INT_BITS
+        ):
+            raise _Refused("the result would be too large")
     elif isinstance(op, ast.Mult) and isinstance(left, int) and isinstance(right, int):
-        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        bits = left.bit_length() + right.bit_length()
+        if bits > MAX_INT_BITS:
             raise _Refused("the result would be too large")
 
 
@@ -118,6 +150,8 @@ def _bounded(value: Any) -> Number:
         raise _Refused("the result is a complex number")
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise _Refused("the result is too large")
+    if not isinstance(value, (int, float)):
+        raise _Refused(f"the result is a {type(value).__name__}, not a number")
     return value
 
 

@@ -35,7 +35,7 @@ async def call_tool(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> An
     if problems:
         raise ToolError(tool.name, "; ".join(problems))
     try:
-        result = await asyncio.wait_for(_invoke(tool, dict(args), ctx), timeout=ctx.timeout)
+        result = await _with_timeout(_invoke(tool, dict(args), ctx), ctx.timeout)
     except ToolError:
         raise
     except ToolFailure as exc:
@@ -49,6 +49,14 @@ async def call_tool(tool: Tool, args: Mapping[str, Any], ctx: ToolContext) -> An
         return to_json_value(result)
     except NotJSONError as exc:
         raise ToolError(tool.name, f"returned a result that is not JSON: {exc}") from exc
+
+
+async def _with_timeout(coro: Any, seconds: float) -> Any:
+    """Await with a time limit; `asyncio.timeout` (3.11+) avoids wrapping the call in a task."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await coro
+    return await asyncio.wait_for(coro, timeout=seconds)
 
 
 async def _invoke(tool: Tool, args: dict[str, Any], ctx: ToolContext) -> Any:

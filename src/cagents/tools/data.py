@@ -18,26 +18,47 @@ __all__ = ["TOOLS"]
 MAX_ROWS = 1_000
 MAX_TEXT_BYTES = 1_000_000
 MAX_PARSED_VALUES = 100_000
-#: PRAGMAs that only describe the schema; every other PRAGMA is refused.
-_READ_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
-                 "foreign_key_list", "table_list", "database_list", "collation_list"}
+#: PRAGMAs that only describe the schema (their argument is a table or index name);
+#: every other PRAGMA is refused.
+_READ_PRAGMAS = {
+    "table_info",
+    "table_xinfo",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "table_list",
+    "database_list",
+    "collation_list",
+}
 
 
-def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _view: str | None) -> int:
+def _authorizer(
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _view: str | None
+) -> int:
     """Allow reading only: SELECT, reads, functions, CTEs and schema-describing PRAGMAs."""
     import sqlite3
 
-    allowed = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-               getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+    allowed = {
+        sqlite3.SQLITE_SELECT,
+        sqlite3.SQLITE_READ,
+        sqlite3.SQLITE_FUNCTION,
+        getattr(sqlite3, "SQLITE_RECURSIVE", 33),
+    }
     if action in allowed:
         return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS and arg2 is None:
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS:
         return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
 
 
-def sql_query(database: str, query: str, params: list[str | int | float | bool | None] | None = None,
-              *, ctx: ToolContext) -> dict[str, Any]:
+def sql_query(
+    database: str,
+    query: str,
+    params: list[str | int | float | bool | None] | None = None,
+    *,
+    ctx: ToolContext,
+) -> dict[str, Any]:
     """Run one read-only SQL query on a SQLite database file in the workspace.
 
     Args:
@@ -53,7 +74,9 @@ def sql_query(database: str, query: str, params: list[str | int | float | bool |
     if not sqlite3.complete_statement(query.strip().rstrip(";") + ";"):
         raise ToolFailure("query is not a complete SQL statement")
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=ctx.timeout)
+        connection = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=ro", uri=True, timeout=ctx.timeout
+        )
     except sqlite3.Error as exc:
         raise ToolFailure(f"cannot open database {database!r}: {exc}") from exc
     deadline = time.monotonic() + ctx.timeout
@@ -111,7 +134,9 @@ def json_parse(text: str) -> Any:
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise ToolFailure(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        raise ToolFailure(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
     except (ValueError, RecursionError) as exc:
         raise ToolFailure(f"invalid JSON: {exc}") from exc
 

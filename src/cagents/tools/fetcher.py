@@ -17,8 +17,16 @@ USER_AGENT = "cagents (workflow tool)"
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CROSS_ORIGIN_DROP = {"authorization", "cookie", "proxy-authorization"}
 _REFUSED_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
-_BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream",
-                 "application/pdf", "application/zip", "application/gzip")
+_BINARY_TYPES = (
+    "image/",
+    "audio/",
+    "video/",
+    "font/",
+    "application/octet-stream",
+    "application/pdf",
+    "application/zip",
+    "application/gzip",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,9 @@ async def guarded_fetch(
 
     sent_headers = _request_headers(headers or {})
     method = method.upper()
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        follow_redirects=False, trust_env=False, timeout=timeout
+    ) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             target = await resolve_target(url, allow_private=allow_private)
             response = await _send(client, target, method, sent_headers, body)
@@ -74,7 +84,9 @@ async def guarded_fetch(
                         method, body = ("HEAD" if method == "HEAD" else "GET"), None
                     if _origin(next_url) != _origin(url):
                         sent_headers = {
-                            k: v for k, v in sent_headers.items() if k.lower() not in _CROSS_ORIGIN_DROP
+                            k: v
+                            for k, v in sent_headers.items()
+                            if k.lower() not in _CROSS_ORIGIN_DROP
                         }
                     url = next_url
                     continue
@@ -88,7 +100,10 @@ async def guarded_fetch(
                     headers=dict(response.headers),
                     content=content,
                     truncated=truncated,
-                    content_type=response.headers.get("content-type", "").split(";")[0].strip().lower(),
+                    content_type=response.headers.get("content-type", "")
+                    .split(";")[0]
+                    .strip()
+                    .lower(),
                     charset=response.charset_encoding,
                 )
             finally:
@@ -113,11 +128,15 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return scheme, host, port
 
 
-async def _send(client: Any, target: Target, method: str, headers: dict[str, str], body: Any) -> Any:
+async def _send(
+    client: Any, target: Target, method: str, headers: dict[str, str], body: Any
+) -> Any:
     """Send to the first checked address that accepts a connection."""
     import httpx
 
-    extensions = {} if target.host_is_ip or target.scheme != "https" else {"sni_hostname": target.host}
+    extensions = (
+        {} if target.host_is_ip or target.scheme != "https" else {"sni_hostname": target.host}
+    )
     content = body if isinstance(body, str) else None
     json_body = body if body is not None and content is None else None
     last: Exception | None = None

@@ -64,7 +64,9 @@ def read_file(path: str, *, ctx: ToolContext) -> dict[str, Any]:
     return result
 
 
-def write_file(path: str, content: str, append: bool = False, *, ctx: ToolContext) -> dict[str, Any]:
+def write_file(
+    path: str, content: str, append: bool = False, *, ctx: ToolContext
+) -> dict[str, Any]:
     """Write text to a file in the workspace, creating folders as needed.
 
     Args:
@@ -74,7 +76,9 @@ def write_file(path: str, content: str, append: bool = False, *, ctx: ToolContex
     """
     data = content.encode("utf-8")
     if len(data) > MAX_WRITE_BYTES:
-        raise ToolFailure(f"content is {len(data)} bytes; write_file takes at most {MAX_WRITE_BYTES}")
+        raise ToolFailure(
+            f"content is {len(data)} bytes; write_file takes at most {MAX_WRITE_BYTES}"
+        )
     target = resolve_in_workspace(ctx, path)
     if target.is_dir():
         raise ToolFailure(f"{path!r} is a directory; give a file path")
@@ -115,7 +119,9 @@ def glob_files(pattern: str, *, ctx: ToolContext) -> dict[str, Any]:
     return result
 
 
-def move_file(source: str, destination: str, overwrite: bool = False, *, ctx: ToolContext) -> dict[str, Any]:
+def move_file(
+    source: str, destination: str, overwrite: bool = False, *, ctx: ToolContext
+) -> dict[str, Any]:
     """Move or rename a file or folder inside the workspace.
 
     Args:

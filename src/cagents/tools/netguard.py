@@ -11,7 +11,7 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 from cagents.tools.context import ToolContext
@@ -22,7 +22,7 @@ __all__ = ["Allowance", "Target", "address_problem", "allowance_for", "resolve_t
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: True (any address), False (public only) or the private networks that are allowed.
-Allowance = Union[bool, tuple[IPNetwork, ...]]
+Allowance = bool | tuple[IPNetwork, ...]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")

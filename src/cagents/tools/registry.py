@@ -40,7 +40,10 @@ class ToolRegistry:
         """Add a tool; a name already taken needs `replace=True`."""
         _check_tool(tool)
         if tool.name in self._tools and not replace:
-            raise ToolError(tool.name, "a tool of this name is already registered; pass replace=True to override it")
+            raise ToolError(
+                tool.name,
+                "a tool of this name is already registered; pass replace=True to override it",
+            )
         self._tools[tool.name] = tool
 
     def register_alias(self, alias: str, tool: Tool) -> None:
@@ -92,9 +95,10 @@ class ToolRegistry:
     def _unknown_hint(self, name: str) -> str:
         candidates = sorted(set(self._tools) | set(self.aliases()))
         close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-        hint = "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+        suggestion = " or ".join(f"'{c}'" for c in close)
+        head = f"unknown tool; did you mean {suggestion}?" if close else "unknown tool."
         return (
-            f"unknown tool{hint} Known tools: {', '.join(self.names())}; "
+            f"{head} Known tools: {', '.join(self.names())}; "
             "or reference your own function as 'package.module:function'"
         )
 
@@ -103,26 +107,42 @@ def _check_tool(tool: Tool) -> None:
     if not isinstance(tool, Tool):
         raise ToolError(str(tool), f"expected a Tool, got {type(tool).__name__}")
     if not _NAME.match(tool.name):
-        raise ToolError(tool.name, "tool names must be 1-64 letters, digits, '_' or '-', starting with a letter or '_'")
+        raise ToolError(
+            tool.name,
+            "tool names must be 1-64 letters, digits, '_' or '-', starting with a letter or '_'",
+        )
     if tool.parameters.get("type") != "object":
         raise ToolError(tool.name, "parameters must be a JSON schema with type 'object'")
 
 
 def _load_reference(reference: str) -> Tool:
-    """Import `pkg.module:attr.path`; a Tool is used as is, a function is described from its hints."""
+    """Import `pkg.module:attr.path`: a Tool is used as is, a function described from its hints."""
     module_name, _, attr_path = reference.partition(":")
     top = module_name.split(".", 1)[0]
     if top in getattr(sys, "stdlib_module_names", ()) or top == "builtins":
-        raise ToolError(reference, f"'{module_name}' is a standard-library module; a reference names a function of your own code")
+        raise ToolError(
+            reference,
+            f"'{module_name}' is a standard-library module; a reference names a function "
+            "of your own code",
+        )
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ToolError(reference, f"cannot import module '{module_name}' ({exc}); check it is installed or on PYTHONPATH") from exc
+        raise ToolError(
+            reference,
+            f"cannot import module '{module_name}' ({exc}); check it is installed or on PYTHONPATH",
+        ) from exc
     except Exception as exc:
-        raise ToolError(reference, f"importing module '{module_name}' failed: {type(exc).__name__}: {exc}") from exc
+        raise ToolError(
+            reference, f"importing module '{module_name}' failed: {type(exc).__name__}: {exc}"
+        ) from exc
     for part in attr_path.split("."):
         if not hasattr(target, part):
-            public = [n for n in dir(target) if not n.startswith("_") and callable(getattr(target, n, None))]
+            public = [
+                n
+                for n in dir(target)
+                if not n.startswith("_") and callable(getattr(target, n, None))
+            ]
             close = difflib.get_close_matches(part, public, n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise ToolError(reference, f"'{module_name}' has no attribute '{part}'{hint}")
@@ -175,7 +195,7 @@ def load_plugins(registry: ToolRegistry) -> None:
 
 @functools.lru_cache(maxsize=1)
 def default_registry() -> ToolRegistry:
-    """Built-ins plus installed plugins; cached (call `default_registry.cache_clear()` to reload)."""
+    """Built-ins plus installed plugins; cached (`default_registry.cache_clear()` reloads)."""
     tools, alias_tools = builtin_tools()
     registry = ToolRegistry(tools)
     for alias, tool in alias_tools.items():
@@ -184,7 +204,9 @@ def default_registry() -> ToolRegistry:
     return registry
 
 
-def required_env(tool_names: Iterable[str], *, registry: ToolRegistry | None = None) -> list[tuple[str, ...]]:
+def required_env(
+    tool_names: Iterable[str], *, registry: ToolRegistry | None = None
+) -> list[tuple[str, ...]]:
     """The API-key alternatives the named tools need, each group once, in first-seen order."""
     registry = registry or default_registry()
     groups: list[tuple[str, ...]] = []

@@ -1,4 +1,4 @@
-"""Build a `Tool` from a typed Python function: JSON schema from its hints, text from its docstring."""
+"""Build a `Tool` from a typed function: JSON schema from its hints, text from its docstring."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = ["schema_for_type", "tool_from_function"]
 
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _NONE_TYPES = (None, type(None))
+_HINT_TYPES = "str, int, float, bool, None, list[T], dict[str, T], Optional[T] or Literal[...]"
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
 _ARG_LINE = re.compile(r"^\s+(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
 
@@ -27,7 +28,7 @@ class _Unsupported(Exception):
 
 
 def schema_for_type(hint: Any) -> dict[str, Any]:
-    """JSON schema of one type hint (str int float bool None, list[T], dict[str, T], unions, Literal)."""
+    """JSON schema of one hint: str int float bool None, list[T], dict[str, T], unions, Literal."""
     if hint is Any or hint is inspect.Parameter.empty:
         return {}
     if hint in _NONE_TYPES:
@@ -55,7 +56,7 @@ def schema_for_type(hint: Any) -> dict[str, Any]:
     if origin is Union or (hasattr(types, "UnionType") and isinstance(hint, types.UnionType)):
         members = [schema_for_type(arg) for arg in args]
         simple = [m.get("type") for m in members]
-        if all(isinstance(t, str) and len(m) == 1 for t, m in zip(simple, members)):
+        if all(isinstance(t, str) and len(m) == 1 for t, m in zip(simple, members, strict=True)):
             return {"type": simple}
         return {"anyOf": members}
     raise _Unsupported(f"type {hint!r} has no JSON schema")
@@ -100,7 +101,9 @@ def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     target = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
     target = inspect.unwrap(target)
     try:
-        return typing.get_type_hints(target, localns={"ToolContext": ToolContext}, include_extras=True)
+        return typing.get_type_hints(
+            target, localns={"ToolContext": ToolContext}, include_extras=True
+        )
     except Exception as exc:  # a forward reference that cannot be resolved
         raise _Unsupported(f"cannot resolve its type hints ({exc})") from exc
 
@@ -141,16 +144,7 @@ def tool_from_function(
         if hint is ToolContext or (param.name == "ctx" and hint is inspect.Parameter.empty):
             ctx_param = param.name
             continue
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise ToolError(tool_name, f"parameter '{param.name}': *args and **kwargs cannot be described to a model; list the parameters")
-        if param.kind is param.POSITIONAL_ONLY:
-            raise ToolError(tool_name, f"parameter '{param.name}' is positional-only; tools are called with named arguments")
-        if hint is inspect.Parameter.empty:
-            raise ToolError(tool_name, f"parameter '{param.name}' has no type hint; annotate it (str, int, float, bool, list[T], dict[str, T], Literal[...]) so the model knows what to send")
-        try:
-            schema = schema_for_type(hint)
-        except _Unsupported as exc:
-            raise ToolError(tool_name, f"parameter '{param.name}': {exc}; use str, int, float, bool, None, list[T], dict[str, T], Optional[T] or Literal[...]") from exc
+        schema = _parameter_schema(tool_name, param, hint)
         if param.name in described and "description" not in schema:
             schema["description"] = described[param.name]
         if param.default is param.empty:
@@ -158,7 +152,11 @@ def tool_from_function(
         elif _jsonable_default(param.default):
             schema["default"] = param.default
         properties[param.name] = schema
-    parameters: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
     if required:
         parameters["required"] = required
     return Tool(
@@ -171,9 +169,24 @@ def tool_from_function(
     )
 
 
+def _parameter_schema(tool_name: str, param: inspect.Parameter, hint: Any) -> dict[str, Any]:
+    """The schema of one parameter, or a ToolError saying how to make it describable."""
+    where = f"parameter '{param.name}'"
+    if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        raise ToolError(tool_name, f"{where}: *args and **kwargs cannot be described to a model")
+    if param.kind is param.POSITIONAL_ONLY:
+        raise ToolError(tool_name, f"{where} is positional-only; tools get named arguments")
+    if hint is inspect.Parameter.empty:
+        raise ToolError(tool_name, f"{where} has no type hint; annotate it with {_HINT_TYPES}")
+    try:
+        return schema_for_type(hint)
+    except _Unsupported as exc:
+        raise ToolError(tool_name, f"{where}: {exc}; use {_HINT_TYPES}") from exc
+
+
 def _adapter(func: Callable[..., Any], ctx_param: str | None) -> Callable[..., Any]:
     """Turn `func(**args)` into the `func(args, ctx)` form every Tool uses, keeping async-ness."""
-    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(getattr(func, "__call__", None)):
+    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(type(func).__call__):
 
         async def call_async(args: dict[str, Any], ctx: ToolContext) -> Any:
             extra = {ctx_param: ctx} if ctx_param else {}

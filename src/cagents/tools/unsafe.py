@@ -7,6 +7,7 @@ see, and what `env_vars` returns, never holds key-shaped variables unless expose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -48,8 +49,12 @@ async def _run(ctx: ToolContext, argv: list[str] | None, command: str | None) ->
     timeout = float(ctx.config.get("timeout", ctx.timeout))
     timeout = min(timeout, ctx.timeout) if timeout > 0 else ctx.timeout
     common: dict[str, Any] = dict(
-        cwd=cwd, env=_child_env(ctx), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        cwd=cwd,
+        env=_child_env(ctx),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         if argv is not None:
@@ -61,10 +66,10 @@ async def _run(ctx: ToolContext, argv: list[str] | None, command: str | None) ->
     except PermissionError as exc:
         raise ToolFailure(f"not executable: {argv[0] if argv else command}") from exc
     try:
-        (out, out_cut), (err, err_cut) = await asyncio.wait_for(
-            asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr)), timeout
+        (out, out_cut), (err, err_cut), code = await asyncio.wait_for(
+            asyncio.gather(_read_capped(proc.stdout), _read_capped(proc.stderr), proc.wait()),
+            timeout,
         )
-        code = await asyncio.wait_for(proc.wait(), timeout)
     except asyncio.TimeoutError as exc:
         _kill(proc)
         await proc.wait()
@@ -83,10 +88,8 @@ async def _run(ctx: ToolContext, argv: list[str] | None, command: str | None) ->
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
     """Stop the command and everything it started (it leads its own process group)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 async def _read_capped(stream: asyncio.StreamReader | None) -> tuple[bytes, bool]:
@@ -142,7 +145,9 @@ def env_vars(names: list[str], *, ctx: ToolContext) -> dict[str, Any]:
     result: dict[str, Any] = {"variables": values}
     if withheld:
         result["withheld"] = withheld
-        result["note"] = "secret-shaped names are never returned unless listed in the tool's config expose"
+        result["note"] = (
+            "secret-shaped names are never returned unless listed in the tool's config expose"
+        )
     return result
 
 

@@ -18,8 +18,16 @@ MAX_RESPONSE_BYTES = 1_000_000
 MAX_PAGE_BYTES = 3_000_000
 MAX_PAGE_CHARS = 20_000
 MAX_RESULTS = 20
-_SHOWN_HEADERS = ("content-type", "content-length", "location", "date", "last-modified", "etag",
-                  "cache-control", "retry-after")
+_SHOWN_HEADERS = (
+    "content-type",
+    "content-length",
+    "location",
+    "date",
+    "last-modified",
+    "etag",
+    "cache-control",
+    "retry-after",
+)
 
 #: provider -> (key variable, base-URL variable, default base URL, display name)
 _PROVIDERS: dict[str, tuple[str, str, str, str]] = {
@@ -38,7 +46,9 @@ async def web_search(query: str, max_results: int = 5, *, ctx: ToolContext) -> l
     return await _search(query, max_results, ctx, ("tavily", "serper"))
 
 
-async def serper_search(query: str, max_results: int = 5, *, ctx: ToolContext) -> list[dict[str, str]]:
+async def serper_search(
+    query: str, max_results: int = 5, *, ctx: ToolContext
+) -> list[dict[str, str]]:
     """Search the web (Google through Serper) and return results as title, url and snippet.
 
     Args:
@@ -48,7 +58,9 @@ async def serper_search(query: str, max_results: int = 5, *, ctx: ToolContext) -
     return await _search(query, max_results, ctx, ("serper", "tavily"))
 
 
-async def _search(query: str, max_results: int, ctx: ToolContext, order: tuple[str, ...]) -> list[dict[str, str]]:
+async def _search(
+    query: str, max_results: int, ctx: ToolContext, order: tuple[str, ...]
+) -> list[dict[str, str]]:
     import httpx
 
     if not query.strip():
@@ -75,7 +87,9 @@ async def _search(query: str, max_results: int, ctx: ToolContext, order: tuple[s
             async with httpx.AsyncClient(timeout=ctx.timeout) as client:
                 response = await client.post(f"{base}/search", json=payload, headers=headers)
         except httpx.HTTPError as exc:
-            raise ToolFailure(f"{label} search at {base} failed: {type(exc).__name__}: {exc}") from exc
+            raise ToolFailure(
+                f"{label} search at {base} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return _parse_search(provider, label, key_var, response)[:count]
     names = " or ".join(_PROVIDERS[p][0] for p in order)
     raise ToolFailure(f"no search API key found; set {names} in the environment of this run")
@@ -98,8 +112,11 @@ def _parse_search(provider: str, label: str, key_var: str, response: Any) -> lis
     else:
         items, keys = data.get("organic", []), ("title", "link", "snippet")
     return [
-        {"title": str(item.get(keys[0], "")), "url": str(item.get(keys[1], "")),
-         "snippet": str(item.get(keys[2], ""))}
+        {
+            "title": str(item.get(keys[0], "")),
+            "url": str(item.get(keys[1], "")),
+            "snippet": str(item.get(keys[2], "")),
+        }
         for item in items
         if isinstance(item, dict)
     ]
@@ -125,13 +142,19 @@ async def http_request(
     """
     wait = min(timeout, ctx.timeout) if timeout and timeout > 0 else ctx.timeout
     fetched = await guarded_fetch(
-        method, url, headers=headers, body=body, timeout=wait,
-        allow_private=allowance_for(ctx), max_bytes=MAX_RESPONSE_BYTES,
+        method,
+        url,
+        headers=headers,
+        body=body,
+        timeout=wait,
+        allow_private=allowance_for(ctx),
+        max_bytes=MAX_RESPONSE_BYTES,
     )
     text = fetched.text()
     content: Any
     if text is None:
-        content = f"<binary content: {len(fetched.content)} bytes of {fetched.content_type or 'unknown type'}>"
+        kind = fetched.content_type or "unknown type"
+        content = f"<binary content: {len(fetched.content)} bytes of {kind}>"
     elif "json" in fetched.content_type and not fetched.truncated:
         try:
             content = json.loads(text)
@@ -158,20 +181,31 @@ async def fetch_url(url: str, *, ctx: ToolContext) -> dict[str, Any]:
         url: The http or https URL of the page.
     """
     fetched = await guarded_fetch(
-        "GET", url, headers={"Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"},
-        timeout=ctx.timeout, allow_private=allowance_for(ctx), max_bytes=MAX_PAGE_BYTES,
+        "GET",
+        url,
+        headers={"Accept": "text/html,text/plain;q=0.9,*/*;q=0.5"},
+        timeout=ctx.timeout,
+        allow_private=allowance_for(ctx),
+        max_bytes=MAX_PAGE_BYTES,
     )
     if fetched.status >= 400:
         raise ToolFailure(f"{fetched.url} answered HTTP {fetched.status}")
     text = fetched.text()
     if text is None:
-        raise ToolFailure(f"{fetched.url} is not a text page (content-type {fetched.content_type or 'unknown'})")
+        raise ToolFailure(
+            f"{fetched.url} is not a text page (content-type {fetched.content_type or 'unknown'})"
+        )
     title = ""
-    if "html" in fetched.content_type or (not fetched.content_type and "<html" in text[:1000].lower()):
+    if "html" in fetched.content_type or (
+        not fetched.content_type and "<html" in text[:1000].lower()
+    ):
         title, text = html_to_text(text)
     truncated = fetched.truncated or len(text) > MAX_PAGE_CHARS
     result: dict[str, Any] = {
-        "url": fetched.url, "title": title, "text": text[:MAX_PAGE_CHARS], "truncated": truncated,
+        "url": fetched.url,
+        "title": title,
+        "text": text[:MAX_PAGE_CHARS],
+        "truncated": truncated,
     }
     if truncated:
         result["note"] = f"text cut to the first {MAX_PAGE_CHARS} characters"
@@ -187,5 +221,7 @@ TOOLS: tuple[Tool, ...] = (
 )
 
 ALIAS_TOOLS: dict[str, Tool] = {
-    "serper_search": tool_from_function(serper_search, env_keys=(("SERPER_API_KEY", "TAVILY_API_KEY"),)),
+    "serper_search": tool_from_function(
+        serper_search, env_keys=(("SERPER_API_KEY", "TAVILY_API_KEY"),)
+    ),
 }
