@@ -119,10 +119,11 @@ state:
   fields:
     items: {type: "list[str]", required: true}
     results: {type: "list[str]"}
+    one: {type: str}
     summary: {type: str}
 nodes:
   - {id: start_here, prompt: "Split {items}", outputs: [items]}
-  - {id: each, prompt: "Handle {item}", outputs: [results]}
+  - {id: each, prompt: "Handle {item}", outputs: [one]}
   - {id: sum_up, prompt: "Sum {results}", outputs: [summary]}
 edges:
   - {from: START, to: start_here}

@@ -516,6 +516,10 @@ def test_other_tags_are_refused(load: Loader, text: str, shown: str) -> None:
         ("a: !!float x\n", "'x' cannot be read as !!float"),
         ("a: !!bool yes\n", "'yes' cannot be read as !!bool"),
         ("a: !!null x\n", "'x' cannot be read as !!null"),
+        (
+            "a: !!float 0x" + "f" * 256 + "\n",
+            "'0xffffffffffffffffffffffffffffffffff... cannot be read as !!float",
+        ),
     ],
 )
 def test_tagged_values_must_fit_their_tag(load: Loader, text: str, message: str) -> None:
@@ -635,15 +639,38 @@ def test_top_level_must_be_a_mapping(load: Loader, text: str, found: str) -> Non
     assert (issue.line, issue.column) == (1, 1)
 
 
-def test_huge_numbers(load: Loader) -> None:
-    issue = issue_of(load, "a: 1\nb: " + "9" * 5_000 + "\n")
+@pytest.mark.parametrize(
+    ("number", "digits"),
+    [
+        ("9" * 5_000, "5,000"),
+        ("-" + "1" * 501, "501"),
+        ("0x" + "f" * 4_000, "4,000"),
+        ("0o" + "7" * 600, "600"),
+    ],
+)
+def test_huge_integers_are_refused(load: Loader, number: str, digits: str) -> None:
+    issue = issue_of(load, f"a: 1\nb: {number}\n")
     assert (issue.line, issue.column, issue.key) == (2, 4, "b")
-    assert "5,000 digits" in issue.message
+    assert issue.message.endswith(f"has {digits} digits, more than 500 allowed")
     assert issue.hint == "quote it to keep it as text"
-    data = load("a: 1e999\nb: 0x" + "f" * 5_000 + "\nc: '" + "9" * 5_000 + "'\n").data
+    assert issue_of(load, number).line == 1
+
+
+def test_large_numbers_within_limits(load: Loader) -> None:
+    text = f"a: 1e999\nb: {'9' * 500}\nc: 0x{'f' * 500}\nd: '{'9' * 5_000}'\ne: -1e-999\n"
+    data = load(text).data
     assert data["a"] == math.inf
-    assert data["b"] == 16**5_000 - 1
-    assert data["c"] == "9" * 5_000
+    assert data["b"] == 10**500 - 1
+    assert data["c"] == 16**500 - 1
+    assert data["d"] == "9" * 5_000
+    assert data["e"] == 0.0
+    assert repr(data)
+
+
+def test_huge_integers_in_json_that_only_json_reads(load: Loader) -> None:
+    key = "k" * 2_000
+    issue = issue_of(load, f'{{"{key}": {"9" * 600}}}', filename="wf.json")
+    assert issue.message == "a number has more than 500 digits"
 
 
 def test_lone_surrogate_escapes_are_refused(load: Loader) -> None:

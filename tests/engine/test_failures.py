@@ -190,3 +190,87 @@ async def test_cancel_before_start(llm_env: ScriptedLLMServer) -> None:
     result = await handle.arun()
     assert result.status == "cancelled"
     assert llm_env.requests == []
+
+
+FANOUT = """
+schema_version: "1.0"
+flow: {name: fan}
+state:
+  fields:
+    topic: {type: str, required: true}
+    left: {type: str}
+    right: {type: str}
+    both: {type: str}
+    begun: {type: int}
+nodes:
+  - {id: begin, kind: tool, tool: calculator, args: {expression: "1"}, outputs: [begun]}
+  - {id: l, prompt: "l {topic}", outputs: [left]}
+  - {id: r, prompt: "r {topic}", outputs: [right]}
+  - {id: join, prompt: "join {left} {right}", outputs: [both]}
+edges:
+  - {from: START, to: begin}
+  - {from: begin, to: [l, r]}
+  - {from: l, to: join}
+  - {from: r, to: join}
+  - {from: join, to: END}
+config:
+  llm: {model: gpt-4o-mini}
+  execution: {max_retries: 0EXECUTION}
+"""
+
+
+def _fanout(execution: str = "") -> Workflow:
+    return cagents.load(textwrap.dedent(FANOUT).replace("EXECUTION", execution))
+
+
+async def test_cancel_during_a_fanout_keeps_the_finished_branch(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply(json={"left": "L"})
+    llm_env.reply(json={"right": "R"}, delay=5.0)
+    recorder = MemoryRecorder()
+    events: list[Any] = []
+    handle = _fanout().start({"topic": "t"}, recorder=recorder, subscribers=[events.append])
+    task = asyncio.create_task(handle.arun())
+    await _wait_for_requests(llm_env, 2)
+    for _ in range(300):
+        if len(recorder.checkpoints.get(handle.execution_id, [])) == 2:
+            break
+        await asyncio.sleep(0.01)
+    handle.cancel()
+    result = await asyncio.wait_for(task, timeout=3)
+    assert result.status == "cancelled"
+    assert result.outputs["left"] == "L" and result.outputs["right"] is None
+    assert [c.node_id for c in recorder.checkpoints[handle.execution_id]] == ["begin", "l"]
+    assert [e.status for e in events if e.type == "execution_finished"] == ["cancelled"]
+    assert len(llm_env.requests) == 2
+
+
+async def test_execution_timeout_during_a_fanout(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply(json={"left": "L"}, delay=2.0)
+    llm_env.reply(json={"right": "R"}, delay=2.0)
+    result = await _fanout(", timeout: 0.3").arun({"topic": "t"})
+    assert result.status == "failed"
+    assert "execution timed out" in (result.error or "")
+    assert result.outputs["left"] is None and result.outputs["right"] is None
+
+
+async def test_a_timed_out_attempt_is_retried(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply(json={"first": "F"})
+    llm_env.reply(json={"second": "late"}, delay=2.0)
+    llm_env.reply(json={"second": "on time"})
+    events: list[Any] = []
+    result = await _handle(_load(", timeout: 0.3, retries: 1"), subscribers=[events.append]).arun()
+    assert result.status == "completed", result.error
+    assert result.outputs["second"] == "on time"
+    [retry] = [e for e in events if e.type == "node_retrying"]
+    assert retry.node_id == "two" and "timed out" in retry.error
+
+
+async def test_execution_timeout_after_a_sync_step(llm_env: ScriptedLLMServer) -> None:
+    """Stepping with the plain API first (background loop) then awaiting still times out."""
+    llm_env.reply(json={"first": "F"})
+    llm_env.reply(json={"second": "S"}, delay=3.0)
+    handle = _load(execution=", timeout: 0.5").start({"topic": "t"})
+    assert handle.step().nodes == ["one"]
+    result = await asyncio.wait_for(handle.arun(), timeout=2.5)
+    assert result.status == "failed"
+    assert "execution timed out" in (result.error or "")

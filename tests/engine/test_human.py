@@ -136,3 +136,66 @@ async def test_waiting_run_resumes_from_its_checkpoint(llm_env: ScriptedLLMServe
     assert result.outputs["outcome"] == "published"
     assert len(llm_env.requests) == 2
     assert recorder.summaries[first.execution_id].status == "completed"
+
+
+FANOUT_HUMAN = """
+schema_version: "1.0"
+flow: {name: fan_human}
+state:
+  fields:
+    topic: {type: str, required: true}
+    plan: {type: str}
+    ok: {type: bool}
+    facts: {type: str}
+    summary: {type: str}
+nodes:
+  - {id: plan, prompt: "plan {topic}", outputs: [plan]}
+  - {id: confirm, kind: human, prompt: "Is {plan} fine?", outputs: [ok]}
+  - {id: research, prompt: "research {plan}", outputs: [facts]}
+  - {id: sum_up, prompt: "sum up {facts} ok={ok}", outputs: [summary]}
+edges:
+  - {from: START, to: plan}
+  - {from: plan, to: [confirm, research]}
+  - {from: confirm, to: sum_up}
+  - {from: research, to: sum_up}
+  - {from: sum_up, to: END}
+config:
+  llm: {model: gpt-4o-mini}
+  execution: {max_retries: 0}
+"""
+
+
+async def test_join_after_a_human_branch_waits_for_the_answer(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply(json={"plan": "P"})
+    llm_env.reply(json={"facts": "F"})
+    llm_env.reply(json={"summary": "S"})
+    handle = cagents.load(textwrap.dedent(FANOUT_HUMAN)).start({"topic": "t"})
+    paused = await handle.arun()
+    assert paused.status == "waiting", paused.error
+    assert paused.waiting_for is not None and paused.waiting_for["prompt"] == "Is P fine?"
+    # the other branch ran; the join did not
+    assert [r["messages"][-1]["content"] for r in llm_env.requests] == ["plan t", "research P"]
+    assert paused.outputs["facts"] == "F" and paused.outputs["summary"] is None
+    done = await handle.aresume({"ok": True})
+    assert done.status == "completed", done.error
+    assert llm_env.requests[-1]["messages"][-1]["content"] == "sum up F ok=true"
+    assert len(llm_env.requests) == 3
+
+
+async def test_step_into_a_human_node_and_cancel_the_wait(llm_env: ScriptedLLMServer) -> None:
+    llm_env.reply(json={"post": "P"})
+    recorder = MemoryRecorder()
+    events: list[Any] = []
+    handle = _load().start({"news": "n"}, recorder=recorder, subscribers=[events.append])
+    assert (await handle.astep()).nodes == ["draft"]
+    step = await handle.astep()
+    assert step.nodes == ["review"] and step.status == "waiting" and step.changes == {}
+    assert step.next_nodes == ["review"]
+    # stepping a waiting run does not run anything
+    assert (await handle.astep()).nodes == []
+    handle.cancel()
+    result = await handle.arun()
+    assert result.status == "cancelled" and result.waiting_for is None
+    assert recorder.summaries[handle.execution_id].status == "cancelled"
+    assert [e.status for e in events if e.type == "execution_finished"] == ["waiting", "cancelled"]
+    assert len(llm_env.requests) == 1

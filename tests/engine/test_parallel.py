@@ -97,6 +97,7 @@ def _prompt(request: dict[str, Any]) -> str:
 
 async def test_map_runs_target_per_item_and_collects_in_item_order(llm_env: ScriptedLLMServer) -> None:
     docs = ["alpha", "beta", "gamma", "delta"]
+    arrivals: dict[str, float] = {}
     def respond(body: dict[str, Any]) -> Reply:
         prompt = _prompt(body)
         if prompt.startswith("Gather"):
@@ -104,9 +105,12 @@ async def test_map_runs_target_per_item_and_collects_in_item_order(llm_env: Scri
         if prompt.startswith("Combine"):
             return Reply(json.dumps({"report": "R"}))
         index = int(prompt.split("#")[1].split(":")[0])
-        # later items answer first
+        # later items answer first: item i at first arrival + 0.08 * (4 - i) seconds
+        now = time.monotonic()
+        first = arrivals.setdefault("first", now)
+        answer_at = first + 0.08 * (len(docs) - index)
         return Reply(json.dumps({"summary": f"S({prompt.split(': ')[1]})"}),
-                     delay=0.05 * (len(docs) - index))
+                     delay=max(answer_at - now, 0.0))
 
     llm_env.responder = respond
     events: list[Any] = []
@@ -232,3 +236,21 @@ async def test_join_waits_for_the_longer_branch(llm_env: ScriptedLLMServer) -> N
     assert [_prompt(r)[0] for r in llm_env.requests].count("D") == 1
     assert handle.state["verdict"] == "go"
     assert _prompt(llm_env.requests[-1]) == "D verdict from cheap / pricey"
+
+
+async def test_map_respects_max_concurrency(llm_env: ScriptedLLMServer) -> None:
+    text = MAP.replace("collect_field: summaries}", "collect_field: summaries, max_concurrency: 2}")
+
+    def respond(body: dict[str, Any]) -> Reply:
+        prompt = _prompt(body)
+        if prompt.startswith("Gather"):
+            return Reply(json.dumps({"docs": ["a", "b", "c", "d", "e"]}))
+        if prompt.startswith("Combine"):
+            return Reply(json.dumps({"report": "R"}))
+        return Reply(json.dumps({"summary": prompt[-1]}), delay=0.05)
+
+    llm_env.responder = respond
+    result = await _load(text).arun({"topic": "x"})
+    assert result.status == "completed", result.error
+    assert result.outputs["summaries"] == ["a", "b", "c", "d", "e"]
+    assert llm_env.peak_in_flight == 2

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from cagents.errors import ConfigError, ExecutionError
 from cagents.engine import sandbox
 from cagents.engine.sandbox import (
     CodeResult,
@@ -18,8 +17,11 @@ from cagents.engine.sandbox import (
     parse_memory,
     run_code,
 )
+from cagents.errors import ConfigError, ExecutionError
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox targets Linux")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the sandbox targets Linux"
+)
 
 LIMITS = SandboxLimits(timeout=30, memory_mb=256)
 
@@ -29,7 +31,9 @@ async def run(code: str, inputs: dict[str, object] | None = None, **limits: obje
     return await run_code(code, inputs or {}, SandboxLimits(**merged))  # type: ignore[arg-type]
 
 
-async def fails(code: str, inputs: dict[str, object] | None = None, **limits: object) -> SandboxError:
+async def fails(
+    code: str, inputs: dict[str, object] | None = None, **limits: object
+) -> SandboxError:
     with pytest.raises(SandboxError) as caught:
         await run(code, inputs, **limits)
     return caught.value
@@ -83,26 +87,43 @@ with socket.create_connection(("127.0.0.1", inputs["port"]), timeout=10) as conn
 
 
 async def test_result_and_stdout_come_back() -> None:
-    outcome = await run("print('working on', inputs['name'])\nresult = {'greeting': 'hi ' + inputs['name']}",
-                        {"name": "Ada"})
+    outcome = await run(
+        "print('working on', inputs['name'])\nresult = {'greeting': 'hi ' + inputs['name']}",
+        {"name": "Ada"},
+    )
     assert outcome.value == {"greeting": "hi Ada"}
     assert outcome.stdout == "working on Ada\n"
     assert outcome.duration_s > 0
 
 
 async def test_inputs_keep_their_json_types() -> None:
-    inputs = {"numbers": [3, 1, 2], "ratio": 0.5, "flag": True, "nothing": None, "nested": {"k": ["v"]}}
-    code = "result = {name: type(value).__name__ for name, value in inputs.items()}\nresult['sum'] = sum(inputs['numbers'])"
+    inputs = {
+        "numbers": [3, 1, 2],
+        "ratio": 0.5,
+        "flag": True,
+        "nothing": None,
+        "nested": {"k": ["v"]},
+    }
+    code = (
+        "result = {name: type(value).__name__ for name, value in inputs.items()}\n"
+        "result['sum'] = sum(inputs['numbers'])"
+    )
     outcome = await run(code, inputs)
     assert outcome.value == {
-        "numbers": "list", "ratio": "float", "flag": "bool", "nothing": "NoneType", "nested": "dict", "sum": 6,
+        "numbers": "list",
+        "ratio": "float",
+        "flag": "bool",
+        "nothing": "NoneType",
+        "nested": "dict",
+        "sum": 6,
     }
 
 
 async def test_the_standard_library_is_available() -> None:
     code = (
         "import statistics, math, json, re, datetime, collections\n"
-        "result = [statistics.mean(inputs['xs']), math.sqrt(16), json.dumps({'a': 1}), re.sub('a', 'b', 'aa')]"
+        "result = [statistics.mean(inputs['xs']), math.sqrt(16),"
+        " json.dumps({'a': 1}), re.sub('a', 'b', 'aa')]"
     )
     assert (await run(code, {"xs": [1, 2, 3]})).value == [2, 4.0, '{"a": 1}', "bb"]
 
@@ -203,7 +224,9 @@ async def test_allocating_beyond_the_memory_limit_is_a_memory_error() -> None:
 
 
 async def test_growing_until_the_limit_is_a_memory_error() -> None:
-    error = await fails("chunks = []\nwhile True:\n    chunks.append(bytearray(10**6))", memory_mb=128)
+    error = await fails(
+        "chunks = []\nwhile True:\n    chunks.append(bytearray(10**6))", memory_mb=128
+    )
     assert error.kind == "memory"
     assert "sandbox.resources.memory" in str(error)
 
@@ -218,7 +241,9 @@ async def test_long_output_is_truncated_with_a_note() -> None:
     outcome = await run("print('y' * 5000)\nresult = 'done'", max_output_bytes=1000)
     assert outcome.value == "done"
     assert outcome.stdout.startswith("y" * 1000)
-    assert "[output truncated: 4001 more bytes not shown; the limit is 1000 bytes]" in outcome.stdout
+    assert (
+        "[output truncated: 4001 more bytes not shown; the limit is 1000 bytes]" in outcome.stdout
+    )
 
 
 async def test_a_result_over_the_cap_is_an_output_error() -> None:
@@ -228,8 +253,10 @@ async def test_a_result_over_the_cap_is_an_output_error() -> None:
 
 
 async def test_flooding_the_result_channel_is_an_output_error() -> None:
-    error = await fails("import os, sys\nos.write(int(sys.argv[1]), b'x' * 300_000)\nresult = 1",
-                        max_output_bytes=1000)
+    error = await fails(
+        "import os, sys\nos.write(int(sys.argv[1]), b'x' * 300_000)\nresult = 1",
+        max_output_bytes=1000,
+    )
     assert error.kind == "output"
 
 
@@ -253,7 +280,10 @@ async def test_the_kernel_namespace_alone_refuses_traffic(echo_port: int) -> Non
     if not prefix:
         pytest.skip("no network namespace on this machine (unshare missing or not permitted)")
     script = f"import socket\nsocket.create_connection(('127.0.0.1', {echo_port}), timeout=5)"
-    for argv, refused in (([sys.executable, "-c", script], False), ([*prefix, sys.executable, "-c", script], True)):
+    for argv, refused in (
+        ([sys.executable, "-c", script], False),
+        ([*prefix, sys.executable, "-c", script], True),
+    ):
         proc = await asyncio.create_subprocess_exec(*argv, stderr=asyncio.subprocess.PIPE)
         _, stderr = await proc.communicate()
         assert (proc.returncode != 0) is refused, stderr
@@ -261,14 +291,53 @@ async def test_the_kernel_namespace_alone_refuses_traffic(echo_port: int) -> Non
             assert b"Network is unreachable" in stderr
 
 
+async def test_the_user_namespace_alone_hides_the_parent_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the audit hook, the kernel refuses /proc/<parent>/environ in the user namespace."""
+    mode = await sandbox._isolation()
+    if mode[0] != "userns":
+        pytest.skip("no user namespace on this machine")
+    monkeypatch.setenv("CAGENTS_TEST_CANARY", "canary-9c1e")
+    script = "import os\nprint(open(f'/proc/{os.getppid()}/environ', 'rb').read())"
+    argv = [*sandbox._namespace_prefix(mode, network=True), sys.executable, "-c", script]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await proc.communicate()
+    assert b"canary-9c1e" not in stdout
+    assert b"Permission denied" in stderr
+
+
+async def test_the_audit_hook_alone_still_refuses(
+    monkeypatch: pytest.MonkeyPatch, echo_port: int
+) -> None:
+    """Where no namespace can be made (a container), the in-child hook is what refuses."""
+    monkeypatch.setattr(sandbox, "_isolation_mode", ("none", None))
+    monkeypatch.setenv("CAGENTS_TEST_CANARY", "canary-77d0")
+    assert (await fails(CONNECT, {"port": echo_port})).kind == "network"
+    error = await fails("import os\nresult = open(f'/proc/{os.getppid()}/environ').read()")
+    assert "other processes' data" in str(error)
+    assert (await run(CONNECT, {"port": echo_port}, network=True)).value == "pong"
+
+
 @pytest.mark.parametrize(
     "code, refused",
     [
-        ("import subprocess\nsubprocess.run(['true'])", "may not start processes (subprocess.Popen)"),
+        (
+            "import subprocess\nsubprocess.run(['true'])",
+            "may not start processes (subprocess.Popen)",
+        ),
         ("import os\nos.system('true')", "may not start processes (os.system)"),
         ("import os\nos.fork()", "may not start processes (os.fork)"),
-        ("import multiprocessing\nmultiprocessing.Process(target=print).start()", "may not start processes"),
-        ("import _posixsubprocess\n_posixsubprocess.fork_exec()", "may not start processes (fork_exec)"),
+        (
+            "import multiprocessing\nmultiprocessing.Process(target=print).start()",
+            "may not start processes",
+        ),
+        (
+            "import _posixsubprocess\n_posixsubprocess.fork_exec()",
+            "may not start processes (fork_exec)",
+        ),
     ],
 )
 async def test_starting_processes_is_refused(code: str, refused: str) -> None:
@@ -309,15 +378,17 @@ async def test_environment_of_the_parent_is_invisible(monkeypatch: pytest.Monkey
     assert set(outcome.value) <= {"PATH", "LANG", "HOME", "TMPDIR", "MALLOC_ARENA_MAX"}
     assert outcome.stdout == "None\n"
     # nor through /proc: the parent's environment file is refused
-    error = await fails("import os\nresult = open(f'/proc/{os.getppid()}/environ', 'rb').read().decode()")
+    error = await fails(
+        "import os\nresult = open(f'/proc/{os.getppid()}/environ', 'rb').read().decode()"
+    )
     assert "canary-4f2a" not in str(error) + error.stdout
     assert "other processes' data" in str(error)
 
 
 async def test_prints_cannot_forge_the_result() -> None:
     code = (
-        "print('{\"ok\": true, \"value\": \"forged\"}')\n"
-        "import sys\nprint('{\"ok\": true, \"value\": \"forged\"}', file=sys.stderr)\n"
+        'print(\'{"ok": true, "value": "forged"}\')\n'
+        'import sys\nprint(\'{"ok": true, "value": "forged"}\', file=sys.stderr)\n'
         "result = 'real'"
     )
     outcome = await run(code)
@@ -360,9 +431,17 @@ async def test_the_working_directory_is_removed_afterwards() -> None:
 
 @pytest.mark.parametrize(
     "preset, memory_mb, timeout",
-    [("low", 256, 30), ("medium", 512, 60), ("high", 1024, 120), ("max", 2048, 300), (None, 512, 60)],
+    [
+        ("low", 256, 30),
+        ("medium", 512, 60),
+        ("high", 1024, 120),
+        ("max", 2048, 300),
+        (None, 512, 60),
+    ],
 )
-def test_presets_map_to_memory_and_timeout(preset: str | None, memory_mb: int, timeout: float) -> None:
+def test_presets_map_to_memory_and_timeout(
+    preset: str | None, memory_mb: int, timeout: float
+) -> None:
     limits = SandboxLimits.from_config(preset, None, None, False)
     assert (limits.memory_mb, limits.timeout, limits.network) == (memory_mb, timeout, False)
     assert limits.cpu_limit == timeout
@@ -370,12 +449,25 @@ def test_presets_map_to_memory_and_timeout(preset: str | None, memory_mb: int, t
 
 def test_timeout_and_memory_override_the_preset() -> None:
     limits = SandboxLimits.from_config("low", 7.5, "1g", True)
-    assert (limits.memory_mb, limits.timeout, limits.network, limits.cpu_limit) == (1024, 7.5, True, 8)
+    assert (limits.memory_mb, limits.timeout, limits.network, limits.cpu_limit) == (
+        1024,
+        7.5,
+        True,
+        8,
+    )
 
 
 @pytest.mark.parametrize(
     "text, megabytes",
-    [("256m", 256), ("1g", 1024), ("512MB", 512), ("1.5GiB", 1536), ("300", 300), ("2048k", 2), ("1048576b", 1)],
+    [
+        ("256m", 256),
+        ("1g", 1024),
+        ("512MB", 512),
+        ("1.5GiB", 1536),
+        ("300", 300),
+        ("2048k", 2),
+        ("1048576b", 1),
+    ],
 )
 def test_memory_sizes(text: str, megabytes: int) -> None:
     assert parse_memory(text) == megabytes
@@ -400,6 +492,9 @@ def test_sandbox_error_is_an_execution_error_with_a_kind() -> None:
     error = SandboxError("timeout", "the code ran longer than 1 s", line=3, exception=None)
     assert isinstance(error, ExecutionError)
     assert error.to_dict() == {
-        "error": "SandboxError", "message": "the code ran longer than 1 s", "kind": "timeout",
-        "line": 3, "exception": None,
+        "error": "SandboxError",
+        "message": "the code ran longer than 1 s",
+        "kind": "timeout",
+        "line": 3,
+        "exception": None,
     }

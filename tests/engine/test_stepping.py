@@ -104,3 +104,13 @@ async def test_sync_step_from_an_async_test(llm_env: ScriptedLLMServer) -> None:
     handle = _load().start({"topic": "bees"})
     assert handle.step().nodes == ["plan"]
     assert handle.step().status == "completed"
+
+
+async def test_mixing_sync_and_async_steps(llm_env: ScriptedLLMServer) -> None:
+    """A notebook may step with the plain API, then await the rest in the same run."""
+    _script(llm_env)
+    handle = _load().start({"topic": "bees"})
+    assert handle.step().nodes == ["plan"]
+    result = await handle.arun()
+    assert result.status == "completed", result.error
+    assert result.outputs["draft"] == "D" and len(llm_env.requests) == 2

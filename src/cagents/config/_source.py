@@ -36,6 +36,8 @@ Path = tuple[str | int, ...]
 DEFAULT_MAX_BYTES = 1_048_576
 #: Deepest nesting of mappings and sequences accepted (the top-level mapping is level 1).
 MAX_DEPTH = 100
+#: Longest integer read; Python refuses to print ints past 640 digits when so configured.
+MAX_INT_DIGITS = 500
 #: Most values that aliases (`*name`) may add by repeating their anchor's content; a text
 #: counts once more per 100 characters, so that aliasing long texts is bounded too.
 MAX_ALIAS_NODES = 100_000
@@ -548,9 +550,12 @@ class _Builder:
             return _BOOLS[value]
         if name in ("int", "float"):
             number = self._plain(value, mark)
-            if type(number) is int:
-                return float(number) if name == "float" else number
-            if type(number) is float and name == "float":
+            if type(number) is int and name == "float":
+                try:
+                    return float(number)
+                except OverflowError:
+                    pass  # refused below
+            elif type(number) is (int if name == "int" else float):
                 return number
         raise self._fail(
             f"{_show(value)} cannot be read as {_short_tag(tag)}",
@@ -568,19 +573,22 @@ class _Builder:
             return None
         if text in _BOOLS:
             return _BOOLS[text]
+        base, digits = 0, text
         if _INT.fullmatch(text):
-            try:
-                return int(text)
-            except ValueError:
+            base, digits = 10, text.lstrip("+-")
+        elif _OCT.fullmatch(text):
+            base, digits = 8, text[2:]
+        elif _HEX.fullmatch(text):
+            base, digits = 16, text[2:]
+        if base:
+            if len(digits) > MAX_INT_DIGITS:
                 raise self._fail(
-                    f"the number {_show(text)} has {len(text):,} digits, too many to read",
+                    f"the number {_show(text)} has {len(digits):,} digits, more than "
+                    f"{MAX_INT_DIGITS} allowed",
                     mark,
                     hint="quote it to keep it as text",
-                ) from None
-        if _OCT.fullmatch(text):
-            return int(text[2:], 8)
-        if _HEX.fullmatch(text):
-            return int(text[2:], 16)
+                )
+            return int(text, 10) if base == 10 else int(digits, base)
         if _FLOAT.fullmatch(text):
             return float(text)
         if _INF.fullmatch(text):
@@ -734,6 +742,12 @@ def _load_json(
                     )
             if isinstance(item, (dict, list)):
                 pending.append((item, depth + 1))
+            elif type(item) is int and item.bit_length() > 1_600:
+                raise _error(
+                    filename,
+                    f"a number has more than {MAX_INT_DIGITS} digits",
+                    hint="quote it to keep it as text",
+                )
     return data, None
 
 

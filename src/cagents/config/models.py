@@ -167,17 +167,6 @@ class LLMConfig(_Model):
         default=None, description="Name of the environment variable holding the API key."
     )
 
-    @field_validator("provider")
-    @classmethod
-    def _known_provider(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROVIDERS:
-            import difflib
-
-            close = difflib.get_close_matches(value, PROVIDERS, n=1)
-            hint = f" (did you mean `{close[0]}`?)" if close else ""
-            raise ValueError(f"unknown provider `{value}`{hint}; known: {', '.join(PROVIDERS)}")
-        return value
-
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:

@@ -140,7 +140,7 @@ class TypeSpec:
                     return False
                 return value
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
 
     # ---- relations between types --------------------------------------------------------

@@ -17,7 +17,7 @@ from cagents.config._pydantic_errors import key_path
 from cagents.config._source import Source
 from cagents.config.expressions import ExpressionError, parse_condition
 from cagents.config.graph import Graph, build_graph
-from cagents.config.models import END, START, Node, WorkflowConfig
+from cagents.config.models import END, PROVIDERS, START, Node, WorkflowConfig
 from cagents.config.providers import PROVIDER_INFO
 from cagents.config.templates import TemplateError, parse_template
 from cagents.config.tool_names import (
@@ -77,13 +77,17 @@ class _Checker:
         *,
         value: bool = False,
         offset: int | None = None,
+        needle: str | None = None,
     ) -> None:
         if value:
             position = self.source.value_position(path) or self.source.locate(path)
         else:
             position = self.source.locate(path)
         line, column = position
-        if offset is not None and value:
+        found = self._find_in_source(path, line, column, needle, offset) if needle and value else None
+        if found is not None:
+            line, column = found
+        elif offset is not None and value:
             line, column = self._offset_position(path, line, column, offset)
         self.issues.append(
             ConfigIssue(
@@ -91,6 +95,31 @@ class _Checker:
                 key=key_path(path), hint=hint,
             )
         )
+
+    def _find_in_source(
+        self, path: tuple[str | int, ...], line: int, column: int, needle: str, offset: int | None
+    ) -> tuple[int, int] | None:
+        """Where `needle` (a placeholder, written the same in the file) stands in the raw text.
+
+        Counting characters of the parsed value would drift on escapes and folded lines;
+        the placeholder itself has neither, so its k-th occurrence in the file is exact.
+        """
+        value = _lookup(self.source.data, path)
+        if not isinstance(value, str) or offset is None:
+            return None
+        occurrence = value[:offset].count(needle)
+        lines = self.source.text.splitlines()
+        if not 1 <= line <= len(lines):
+            return None
+        start = sum(len(x) + 1 for x in lines[: line - 1]) + column - 1
+        raw = "\n".join(lines)
+        index = start - 1
+        for _ in range(occurrence + 1):
+            index = raw.find(needle, index + 1)
+            if index < 0:
+                return None
+        row = raw.count("\n", 0, index)
+        return row + 1, index - (raw.rfind("\n", 0, index) + 1) + 1
 
     def _offset_position(self, path: tuple[str | int, ...], line: int, column: int, offset: int) -> tuple[int, int]:
         """Map a character offset inside a scalar to its line/column in the file."""
@@ -141,7 +170,7 @@ class _Checker:
             if spec.default is not None:
                 problems = parsed.check(spec.default, f"default of `{name}`")
                 if problems:
-                    self.add((*path, "default"), problems[0], f"the default must be a {parsed}", value=True)
+                    self.add((*path, "default"), problems[0], f"the default must be of type {parsed}", value=True)
 
     # ---- nodes ------------------------------------------------------------------------
     def check_nodes(self) -> None:
@@ -291,8 +320,15 @@ class _Checker:
                          "allow lists only: " + ", ".join(sorted(UNSAFE_TOOLS)), value=True)
 
     def check_node_llm(self, i: int, node: Node) -> None:
-        if node.llm is not None and node.llm.api_base and node.llm.base_url:
-            self.add(("nodes", i, "llm"), "both `api_base` and `base_url` are set", "keep only base_url")
+        if node.llm is not None:
+            self.check_llm(("nodes", i, "llm"), node.llm)
+
+    def check_llm(self, path: tuple[str | int, ...], llm: Any) -> None:
+        if llm.api_base and llm.base_url:
+            self.add(path, "both `api_base` and `base_url` are set", "keep only base_url")
+        if llm.provider is not None and llm.provider not in PROVIDERS:
+            self.add((*path, "provider"), f"unknown provider `{llm.provider}`",
+                     self.suggest(llm.provider, PROVIDERS) or "known: " + ", ".join(PROVIDERS), value=True)
 
     # ---- edges ------------------------------------------------------------------------
     def check_edges(self) -> Graph | None:
@@ -432,7 +468,24 @@ class _Checker:
                 self.add((*ppath, "collect_field"),
                          f"collect field `{collect}` is {self.state_types[collect]}, not a list",
                          "results are collected in item order into a list", value=True)
+            elif par.target_node in ids:
+                self.check_collect_type(ppath, collect, par.target_node)
         return ok
+
+    def check_collect_type(self, ppath: tuple[str | int, ...], collect: str, target: str) -> None:
+        """The collected list must hold what the target node outputs, item by item."""
+        item_type = self.state_types.get(collect, ANY).item
+        outputs = self.output_types.get(target, {})
+        if item_type is None or not outputs:
+            return
+        if len(outputs) == 1:
+            produced = next(iter(outputs.values()))
+        else:
+            produced = TypeSpec("object", fields=tuple(outputs.items()))
+        if not item_type.accepts(produced):
+            self.add((*ppath, "collect_field"),
+                     f"collect field `{collect}` holds {item_type} items, but `{target}` outputs {produced}",
+                     f"declare `{collect}` as list[{produced}] or change the target's outputs", value=True)
 
     def check_condition(self, path: tuple[str | int, ...], text: str) -> None:
         try:
@@ -486,7 +539,8 @@ class _Checker:
                      "make the back edge a loop edge with max_iterations, or set config.execution.max_steps")
             del first
         for node_id, edge in graph.out.items():
-            if edge.kind == "fanout":
+            # A fan-out that cannot reach END has no join; it is reported above.
+            if edge.kind == "fanout" and node_id in graph.reaches_end:
                 self.check_fanout(graph, node_id)
 
     def check_fanout(self, graph: Graph, node_id: str) -> None:
@@ -521,16 +575,17 @@ class _Checker:
         memory_on = bool(self.config.settings.memory and self.config.settings.memory.enabled)
         for i, node in enumerate(self.config.nodes):
             variables: dict[str, TypeSpec] = {}
-            for name, template in node.inputs.items():
-                if isinstance(template, str):
-                    variables[name] = self.check_template(("nodes", i, "inputs", name), template, {})
-                else:
-                    variables[name] = ANY
             if node.id in map_items:
                 variables["item"] = map_items[node.id]
                 variables["item_index"] = TypeSpec("int")
             if memory_on or (node.memory is not None and node.memory.enabled):
-                variables.setdefault("memory", ANY)
+                variables["memory"] = ANY
+            base = dict(variables)  # inputs may use item, item_index and memory
+            for name, template in node.inputs.items():
+                if isinstance(template, str):
+                    variables[name] = self.check_template(("nodes", i, "inputs", name), template, base)
+                else:
+                    variables[name] = ANY
             if node.prompt is not None:
                 self.check_template(("nodes", i, "prompt"), node.prompt, variables)
             for name, template in node.args.items():
@@ -559,15 +614,30 @@ class _Checker:
                 self.add(path, f"placeholder `{{{placeholder.text}}}` does not match a state field"
                          + ("" if placeholder.explicit_state else " or node input"),
                          self.suggest(str(head), names) or "available: " + ", ".join(names),
-                         value=True, offset=placeholder.offset)
+                         value=True, offset=placeholder.offset, needle=_raw_placeholder(template.text, placeholder.offset))
                 continue
             if spec is None:
+                parent = self._parent_spec(placeholder, variables)
+                children = parent.children() if parent is not None else []
+                hint = self.suggest(str(ref[-1]), children) if children else None
+                if hint is None:
+                    hint = ("fields: " + ", ".join(children)) if children else "check the object schema of that field"
                 self.add(path, f"placeholder `{{{placeholder.text}}}` names a path that does not exist",
-                         "check the object schema of that field", value=True, offset=placeholder.offset)
+                         hint, value=True, offset=placeholder.offset,
+                         needle=_raw_placeholder(template.text, placeholder.offset))
                 continue
             if template.single is not None:
                 result = spec
         return result
+
+    def _parent_spec(self, placeholder: Any, variables: dict[str, TypeSpec]) -> TypeSpec | None:
+        ref = placeholder.path
+        head = ref[0]
+        if not placeholder.explicit_state and head in variables:
+            root: TypeSpec | None = variables[head]
+        else:
+            root = self.state_types.get(str(head))
+        return root.resolve(tuple(ref[1:-1])) if root is not None else None
 
     # ---- keys -------------------------------------------------------------------------
     def env_requirements(self) -> tuple[EnvRequirement, ...]:
@@ -606,6 +676,12 @@ def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
     return data
 
 
+def _raw_placeholder(template: str, offset: int) -> str:
+    """The placeholder as written at `offset` (from `{` to the matching `}`)."""
+    end = template.find("}", offset)
+    return template[offset:end + 1] if end >= 0 else template[offset:]
+
+
 def _entry_point_tool(name: str) -> bool:
     """A tool provided by an installed plugin (entry-point group `cagents.tools`)."""
     from importlib.metadata import entry_points
@@ -619,6 +695,8 @@ def check_workflow(
     """Run every rule; return what was learned and the issues (empty when valid)."""
     checker = _Checker(config, source, extra_tools)
     checker.check_state()
+    if config.settings.llm is not None:
+        checker.check_llm(("config", "llm"), config.settings.llm)
     checker.check_nodes()
     graph = checker.check_edges()
     if graph is not None:

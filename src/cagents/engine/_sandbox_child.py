@@ -10,6 +10,7 @@ node pays this start-up.
 
 from __future__ import annotations
 
+import _posixsubprocess
 import io
 import json
 import os
@@ -18,8 +19,6 @@ import runpy
 import signal
 import stat
 import sys
-
-import _posixsubprocess
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,26 +33,61 @@ _MAX_FRAMES = 10
 _MAX_TEXT = 2000
 _RUN_NAME = "<code>"
 _NETWORK_EVENTS = (
-    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
-    "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
+    "socket.connect",
+    "socket.bind",
+    "socket.sendto",
+    "socket.sendmsg",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyname_ex",
+    "socket.gethostbyaddr",
     "socket.getnameinfo",
 )
 _PROCESS_EVENTS = (
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "pty.spawn", "os.startfile", "os.setns", "os.unshare", "sys.remote_exec",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "os.startfile",
+    "os.setns",
+    "os.unshare",
+    "sys.remote_exec",
 )
 _NATIVE_EVENTS = (
-    "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "ctypes.cdata/buffer",
-    "ctypes.call_function", "ctypes.addressof", "ctypes.string_at", "ctypes.wstring_at",
-    "ctypes.PyObj_FromPtr", "sqlite3.enable_load_extension", "sqlite3.load_extension",
+    "ctypes.dlopen",
+    "ctypes.dlsym",
+    "ctypes.dlsym/handle",
+    "ctypes.cdata",
+    "ctypes.cdata/buffer",
+    "ctypes.call_function",
+    "ctypes.addressof",
+    "ctypes.string_at",
+    "ctypes.wstring_at",
+    "ctypes.PyObj_FromPtr",
+    "sqlite3.enable_load_extension",
+    "sqlite3.load_extension",
 )
 # event -> ((index of a path argument, index of its dir_fd argument or None), ...)
 _WRITE_EVENTS: dict[str, tuple[tuple[int, int | None], ...]] = {
-    "os.remove": ((0, 1),), "os.rmdir": ((0, 1),), "os.mkdir": ((0, 2),),
-    "os.rename": ((0, 2), (1, 3)), "os.link": ((0, 2), (1, 3)), "os.symlink": ((1, 2),),
-    "os.chmod": ((0, 2),), "os.chown": ((0, 3),), "os.utime": ((0, 3),),
-    "os.truncate": ((0, None),), "os.setxattr": ((0, None),), "os.removexattr": ((0, None),),
-    "os.chflags": ((0, None),), "os.lchflags": ((0, None),), "shutil.rmtree": ((0, 1),),
+    "os.remove": ((0, 1),),
+    "os.rmdir": ((0, 1),),
+    "os.mkdir": ((0, 2),),
+    "os.rename": ((0, 2), (1, 3)),
+    "os.link": ((0, 2), (1, 3)),
+    "os.symlink": ((1, 2),),
+    "os.chmod": ((0, 2),),
+    "os.chown": ((0, 3),),
+    "os.utime": ((0, 3),),
+    "os.truncate": ((0, None),),
+    "os.setxattr": ((0, None),),
+    "os.removexattr": ((0, None),),
+    "os.chflags": ((0, None),),
+    "os.lchflags": ((0, None),),
+    "shutil.rmtree": ((0, 1),),
 }
 
 _refusals: list[tuple[str, str]] = []  # (category, detail) of every refused action
@@ -138,7 +172,11 @@ class _Guard:
         _refuse("limits", f"code nodes may not change their resource limits ({event})")
 
     def refuse_network(self, event: str, args: tuple[Any, ...]) -> None:
-        target = args[1] if event.startswith(("socket.connect", "socket.bind", "socket.send")) else args[0]
+        target = (
+            args[1]
+            if event.startswith(("socket.connect", "socket.bind", "socket.send"))
+            else args[0]
+        )
         detail = f"{event} {target!r}"
         _refuse("network", f"this code node has no network ({detail})", detail=detail)
 
@@ -159,7 +197,10 @@ class _Guard:
 
     def check_sqlite(self, event: str, args: tuple[Any, ...]) -> None:
         database = args[0]
-        if isinstance(database, (str, bytes, os.PathLike)) and os.fsdecode(database) not in ("", ":memory:"):
+        if isinstance(database, (str, bytes, os.PathLike)) and os.fsdecode(database) not in (
+            "",
+            ":memory:",
+        ):
             self.check_write(database, None, event)
 
     def check_open(self, event: str, args: tuple[Any, ...]) -> None:
@@ -167,17 +208,24 @@ class _Guard:
         if isinstance(path, int):
             return
         text = os.fsdecode(os.fspath(path))
-        if (flags or 0) & _WRITE_FLAGS or (isinstance(mode, str) and any(c in mode for c in "wax+")):
+        if (flags or 0) & _WRITE_FLAGS or (
+            isinstance(mode, str) and any(c in mode for c in "wax+")
+        ):
             self.check_write(text, None, event)
             return
         if text.startswith(_STDLIB):  # imports: no symlinks the code could have planted there
             return
         real = _resolve(text)
         if _other_process(real):
-            _refuse("file", f"code nodes may not read process memory or other processes' data ({text})")
+            _refuse(
+                "file", f"code nodes may not read process memory or other processes' data ({text})"
+            )
         if mode is None and not self.inside(real) and os.path.isdir(real):
             # A directory fd would let os.open(name, dir_fd=fd) write where this hook can't see.
-            _refuse("file", f"code nodes may not os.open directories outside their working directory ({text})")
+            _refuse(
+                "file",
+                f"code nodes may not os.open directories outside their working directory ({text})",
+            )
 
     def check_write_event(self, event: str, args: tuple[Any, ...]) -> None:
         for index, fd_index in _WRITE_EVENTS[event]:
@@ -190,7 +238,10 @@ class _Guard:
             return
         shown = os.fsdecode(os.fspath(path))
         if not self.inside(real):
-            _refuse("file", f"code nodes may only write inside their working directory ({event} {shown})")
+            _refuse(
+                "file",
+                f"code nodes may only write inside their working directory ({event} {shown})",
+            )
         try:
             mode = os.stat(real).st_mode
         except OSError:
@@ -265,10 +316,15 @@ def _describe(exc: BaseException, path: str, lines: list[str]) -> dict[str, Any]
     else:
         try:
             message = str(exc)
-        except Exception:  # a broken __str__ must not hide the failure itself
+        except Exception:  # noqa: BLE001  (a broken __str__ must not hide the failure itself)
             message = "<the exception could not be shown>"
     frames, omitted = _user_frames(exc, path, lines)
-    return {"type": _qualified(type(exc)), "message": _clip(message), "frames": frames, "omitted": omitted}
+    return {
+        "type": _qualified(type(exc)),
+        "message": _clip(message),
+        "frames": frames,
+        "omitted": omitted,
+    }
 
 
 def _json_problem(value: Any, path: str = "result", active: set[int] | None = None) -> str | None:
@@ -279,15 +335,20 @@ def _json_problem(value: Any, path: str = "result", active: set[int] | None = No
     if isinstance(value, float):
         return None if value - value == 0 else f"`{path}` is {value!r}, which JSON cannot represent"
     if not isinstance(value, (dict, list, tuple)):
-        return (f"`{path}` has type {_qualified(type(value))}, which is not JSON-serialisable;"
-                " convert it to a list, dict, str or number")
+        return (
+            f"`{path}` has type {_qualified(type(value))}, which is not JSON-serialisable;"
+            " convert it to a list, dict, str or number"
+        )
     if id(value) in active:
         return f"`{path}` refers back to one of its containers (a circular reference)"
     active.add(id(value))
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, item in items:
-        if isinstance(value, dict) and not (key is None or isinstance(key, (str, int, float, bool))):
-            return f"`{path}` has a key of type {_qualified(type(key))} ({_clip(repr(key))}); use str keys"
+        if isinstance(value, dict) and not (
+            key is None or isinstance(key, (str, int, float, bool))
+        ):
+            shown = _clip(repr(key))
+            return f"`{path}` has a key of type {_qualified(type(key))} ({shown}); use str keys"
         found = _json_problem(item, f"{path}[{key!r}]", active)
         if found:
             return found
@@ -308,13 +369,16 @@ def _encode_result(value: Any) -> tuple[str, dict[str, Any] | None]:
             found = _json_problem(value)
         except RecursionError:
             found = None
-        return "", {"kind": "error", "problem": found or f"the result cannot be encoded as JSON ({exc})"}
+        return "", {
+            "kind": "error",
+            "problem": found or f"the result cannot be encoded as JSON ({exc})",
+        }
 
 
 def _send(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def main() -> None:
@@ -337,7 +401,7 @@ def main() -> None:
         _refuse("process", "code nodes may not start processes (fork_exec)")
 
     # fork_exec is the one process-creating call without an audit event: take it away.
-    setattr(_posixsubprocess, "fork_exec", no_fork_exec)
+    _posixsubprocess.fork_exec = no_fork_exec
     sys.addaudithook(_Guard(workdir, payload["network"]))
 
     reserve = bytearray(1 << 20)  # given back on MemoryError, so there is room to report it
@@ -348,7 +412,7 @@ def main() -> None:
     except MemoryError as exc:
         del reserve
         failure = {"kind": "memory", "frames": _user_frames(exc, path, lines)[0]}
-    except BaseException as exc:  # SystemExit and KeyboardInterrupt are the code's failures too
+    except BaseException as exc:  # noqa: BLE001  (SystemExit too is the code's failure)
         failure = {"kind": "error", **_describe(exc, path, lines)}
     else:
         if "result" not in namespace:
@@ -366,10 +430,11 @@ def main() -> None:
         data = b'{"ok":true,"value":' + text.encode() + b"}"
     try:
         out.flush()
-    except Exception:  # the code may have closed or replaced its output; the result still goes
+    except Exception:  # noqa: BLE001, S110  (the code may have closed or replaced its output)
         pass
     _send(fd, data)
     os._exit(0)  # runs none of the code's atexit handlers, waits for none of its threads
 
 
-main()
+if __name__ == "__main__":  # importing this module (docs, type checks) must not run it
+    main()

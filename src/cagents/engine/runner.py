@@ -140,6 +140,7 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._resumed_from: int | None = None
         self._deadline_handle: asyncio.TimerHandle | None = None
+        self._deadline_loop: asyncio.AbstractEventLoop | None = None
         self._timed_out = False
         self._metric_snap: dict[str, dict[str, Any]] = {}
         self._node_cache: dict[Any, Any] = {}  # per-run: resolved tools and tool contexts
@@ -204,7 +205,7 @@ class Run:
 
     async def arun(self) -> RunResult:
         """Step until the run completes, fails, is cancelled or waits for a person."""
-        while not self.done and self.status != "waiting":
+        while not self.done and (self.status != "waiting" or self._cancel_requested):
             await self.astep()
         return self.result()
 
@@ -253,12 +254,13 @@ class Run:
             return StepResult(self._pos.step, [], {}, self.status, [])
         self._loop = asyncio.get_running_loop()
         await self._ensure_started()
+        if self._cancel_requested:  # also ends a run that waits for a person
+            self.waiting_for = None
+            await self._stop("cancelled", "cancelled by request")
+            return StepResult(self._pos.step, [], {}, self.status, [])
         if self._pos.waiting and not self._runnable_any():
             self.status = "waiting"
             return StepResult(self._pos.step, [], {}, self.status, self.next_nodes)
-        if self._cancel_requested:
-            await self._stop("cancelled", "cancelled by request")
-            return StepResult(self._pos.step, [], {}, self.status, [])
         runnable = self._runnable()
         self._pos.step += 1
         changes: dict[str, tuple[Any, Any]] = {}
@@ -373,7 +375,7 @@ class Run:
             return ""
 
     def _runnable_any(self) -> bool:
-        return any(n not in self._pos.waiting for n in self._pos.frontier)
+        return bool(self._runnable())
 
     def _runnable(self) -> list[str]:
         waiting = self._pos.waiting
@@ -387,7 +389,11 @@ class Run:
             n for n in pending
             if not any(m != n and m in others for m in ancestors.get(n, ()))
         ]
-        return ready or pending
+        if ready:
+            return ready
+        # Branches that reach each other (a cycle) run anyway, but nothing runs past a
+        # human node that has not been answered: the run waits for it.
+        return [n for n in pending if not any(m in waiting for m in ancestors.get(n, ()))]
 
     def _deadline_left(self) -> float:
         return self.spec.config.execution.timeout - self._elapsed()
@@ -406,23 +412,41 @@ class Run:
         return self._run_with_retries(node_id, None, None)
 
     def _arm_deadline(self) -> None:
-        """One timer per run enforces config.execution.timeout by cancelling running nodes."""
-        if self._deadline_handle is not None:
-            return
+        """One timer per run enforces config.execution.timeout by cancelling running nodes.
+
+        The timer lives on the loop that runs the steps; a run stepped from another loop
+        (the plain API's background loop, then a notebook's) gets a timer there, and the
+        old one, which must not touch this loop's tasks from its thread, does nothing.
+        """
         loop = asyncio.get_running_loop()
+        if self._deadline_handle is not None:
+            if self._deadline_loop is loop:
+                return
+            self._disarm_deadline()
         left = max(self._deadline_left(), 0.0)
 
         def expire() -> None:
+            if self._deadline_loop is not loop:
+                return
             self._timed_out = True
             for task in list(self._tasks):
                 task.cancel()
 
         self._deadline_handle = loop.call_later(left, expire)
+        self._deadline_loop = loop
 
     def _disarm_deadline(self) -> None:
-        if self._deadline_handle is not None:
-            self._deadline_handle.cancel()
-            self._deadline_handle = None
+        handle, loop = self._deadline_handle, self._deadline_loop
+        self._deadline_handle = self._deadline_loop = None
+        if handle is not None and loop is not None:
+            try:
+                same = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                same = False
+            if same:
+                handle.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(handle.cancel)
 
     def _timeout_error(self) -> ExecutionError:
         return ExecutionError(

@@ -9,12 +9,14 @@ the whole process group can be killed.
 Two layers keep the code in bounds:
 
 * The kernel: resource limits set by the child before the code runs (RLIMIT_AS for memory,
-  RLIMIT_CPU, RLIMIT_FSIZE 10 MB, no core files; hard limits too, so they cannot be raised
-  back), the wall-clock timeout enforced here by killing the process group, and on Linux,
-  where `unshare` works (probed once per process), namespaces: a user namespace that maps
-  the caller to root without any real capability (so the code cannot read other processes'
-  environment or memory, mount, or raise limits) and, unless the node is granted the
-  network, a fresh network namespace in which the kernel itself refuses all traffic.
+  RLIMIT_CPU, RLIMIT_FSIZE 10 MB, no core files; hard limits too), the wall-clock timeout
+  enforced here by killing the process group, and on Linux, where `unshare` works (probed
+  once per process), namespaces: a user namespace in which the code is root without any
+  capability on the host (the kernel then refuses reading other processes' environment or
+  memory and raising the limits back) and, unless the node is granted the network, a fresh
+  network namespace in which the kernel itself refuses all traffic, 127.0.0.1 included.
+  Without user namespaces (e.g. inside a container) `unshare --net` alone is used when
+  permitted (root), else no namespace.
 * The interpreter: an audit hook installed in the child before the code runs refuses
   starting processes (subprocess, os.system/exec/spawn/fork, pty), ctypes and sqlite
   extensions, signals to other processes, changing resource limits, reading other
@@ -36,7 +38,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -62,19 +64,24 @@ _ENVELOPE = 64 * 1024  # room for the result document around the value itself
 _CHILD = str(Path(__file__).with_name("_sandbox_child.py"))
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_MEMORY_FIX = 'raise sandbox.resources.memory (e.g. "1g") or pick a larger sandbox.preset, or process less data at once'
+_MEMORY_FIX = (
+    'raise sandbox.resources.memory (e.g. "1g") or pick a larger sandbox.preset,'
+    " or process less data at once"
+)
 _TIMEOUT_FIX = "raise sandbox.timeout or make the code faster"
 
 
 def parse_memory(text: str) -> int:
-    """Megabytes in a size like "256m", "1g", "512MB" or "1.5GiB"; a bare number means megabytes."""
+    """Megabytes in a size like "256m", "1g", "512MB" or "1.5GiB"; a bare number is megabytes."""
     match = _MEMORY.match(str(text))
     if match is None:
-        raise ConfigError(ConfigIssue(
-            f"sandbox memory {text!r} is not a size",
-            key="sandbox.resources.memory",
-            hint='write it like "256m", "1g" or "512MB"',
-        ))
+        raise ConfigError(
+            ConfigIssue(
+                f"sandbox memory {text!r} is not a size",
+                key="sandbox.resources.memory",
+                hint='write it like "256m", "1g" or "512MB"',
+            )
+        )
     number, unit, suffix = float(match[1]), match[2].lower(), match[3]
     if not unit and not suffix:
         return math.ceil(number)
@@ -93,22 +100,33 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
-            raise ConfigError(ConfigIssue(
-                f"sandbox timeout {self.timeout!r} must be a positive number of seconds",
-                key="sandbox.timeout", hint="e.g. `timeout: 30`",
-            ))
+            raise ConfigError(
+                ConfigIssue(
+                    f"sandbox timeout {self.timeout!r} must be a positive number of seconds",
+                    key="sandbox.timeout",
+                    hint="e.g. `timeout: 30`",
+                )
+            )
         if self.memory_mb < MIN_MEMORY_MB:
-            raise ConfigError(ConfigIssue(
-                f"sandbox memory {self.memory_mb} MB is below the {MIN_MEMORY_MB} MB a Python process needs",
-                key="sandbox.resources.memory", hint=f'use at least "{MIN_MEMORY_MB}m"',
-            ))
+            raise ConfigError(
+                ConfigIssue(
+                    f"sandbox memory {self.memory_mb} MB is below the {MIN_MEMORY_MB} MB"
+                    " a Python process needs",
+                    key="sandbox.resources.memory",
+                    hint=f'use at least "{MIN_MEMORY_MB}m"',
+                )
+            )
         if self.cpu_seconds is not None and not self.cpu_seconds > 0:
-            raise ConfigError(ConfigIssue(
-                f"sandbox CPU limit {self.cpu_seconds!r} must be a positive number of seconds",
-                key="sandbox.resources.cpu",
-            ))
+            raise ConfigError(
+                ConfigIssue(
+                    f"sandbox CPU limit {self.cpu_seconds!r} must be a positive number of seconds",
+                    key="sandbox.resources.cpu",
+                )
+            )
         if self.max_output_bytes < 1:
-            raise ConfigError(f"sandbox max_output_bytes {self.max_output_bytes!r} must be at least 1")
+            raise ConfigError(
+                f"sandbox max_output_bytes {self.max_output_bytes!r} must be at least 1"
+            )
 
     @property
     def cpu_limit(self) -> int:
@@ -119,13 +137,16 @@ class SandboxLimits:
     def from_config(
         cls, preset: str | None, timeout: float | None, memory: str | None, network: bool
     ) -> SandboxLimits:
-        """Limits from a node's `sandbox` block: the preset, then `timeout` and `memory` override it."""
+        """Limits from a node's `sandbox` block: a preset, which `timeout` and `memory` override."""
         name = preset or "medium"
         if name not in PRESETS:
-            raise ConfigError(ConfigIssue(
-                f"unknown sandbox preset {name!r}",
-                key="sandbox.preset", hint="use one of " + ", ".join(PRESETS),
-            ))
+            raise ConfigError(
+                ConfigIssue(
+                    f"unknown sandbox preset {name!r}",
+                    key="sandbox.preset",
+                    hint="use one of " + ", ".join(PRESETS),
+                )
+            )
         memory_mb, preset_timeout = PRESETS[name]
         return cls(
             timeout=preset_timeout if timeout is None else float(timeout),
@@ -174,24 +195,31 @@ class SandboxError(ExecutionError):
 async def run_code(code: str, inputs: Mapping[str, Any], limits: SandboxLimits) -> CodeResult:
     """Run `code` in a fresh sandboxed child; its `result` comes back, or a SandboxError."""
     try:
-        payload = json.dumps({
-            "code": code,
-            "inputs": dict(inputs),
-            "memory_mb": limits.memory_mb,
-            "cpu_seconds": limits.cpu_limit,
-            "fsize_bytes": FILE_SIZE_LIMIT,
-            "network": limits.network,
-            "max_output_bytes": limits.max_output_bytes,
-        }, allow_nan=False).encode()
+        payload = json.dumps(
+            {
+                "code": code,
+                "inputs": dict(inputs),
+                "memory_mb": limits.memory_mb,
+                "cpu_seconds": limits.cpu_limit,
+                "fsize_bytes": FILE_SIZE_LIMIT,
+                "network": limits.network,
+                "max_output_bytes": limits.max_output_bytes,
+            },
+            allow_nan=False,
+        ).encode()
     except (TypeError, ValueError) as exc:
         raise SandboxError(
-            "error", f"the code node's inputs are not JSON ({exc}); pass JSON values (str, number, bool, list, dict)"
+            "error",
+            f"the code node's inputs are not JSON ({exc});"
+            " pass JSON values (str, number, bool, list, dict)",
         ) from None
     started = time.monotonic()
     prefix = _namespace_prefix(await _isolation(), limits.network)
     workdir = tempfile.mkdtemp(prefix="cagents-code-")
     try:
-        return await _Run(limits, workdir, started).run([*prefix, sys.executable, "-I", "-S", _CHILD], payload)
+        return await _Run(limits, workdir, started).run(
+            [*prefix, sys.executable, "-I", "-S", _CHILD], payload
+        )
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
 
@@ -221,7 +249,7 @@ class _ResultTooLarge(Exception):
 
 
 class _Run:
-    """One child process: start, feed, read, wait or kill, then turn what came back into an outcome."""
+    """One child: start, feed, read, wait or kill, then turn what came back into an outcome."""
 
     def __init__(self, limits: SandboxLimits, workdir: str, started: float):
         self.limits = limits
@@ -235,7 +263,8 @@ class _Run:
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, str(write_fd),
+                *argv,
+                str(write_fd),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -260,12 +289,16 @@ class _Run:
                 await proc.wait()
         return self._outcome(proc.returncode)
 
-    async def _supervise(self, proc: asyncio.subprocess.Process, read_fd: int, payload: bytes) -> None:
+    async def _supervise(
+        self, proc: asyncio.subprocess.Process, read_fd: int, payload: bytes
+    ) -> None:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         try:
-            transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+            transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), pipe
+            )
         except BaseException:
             pipe.close()
             raise
@@ -288,7 +321,8 @@ class _Run:
             if pending:
                 raise SandboxError(
                     "timeout",
-                    f"the code ran longer than {_seconds(self.limits.timeout)} s and was stopped; {_TIMEOUT_FIX}",
+                    f"the code ran longer than {_seconds(self.limits.timeout)} s"
+                    f" and was stopped; {_TIMEOUT_FIX}",
                     stdout=self._stdout(),
                 )
         finally:
@@ -310,7 +344,8 @@ class _Run:
         return SandboxError(
             "output",
             f"the code's result is {size} bytes of JSON, over the limit of"
-            f" {self.limits.max_output_bytes} bytes; return less (a summary, counts or the first rows)",
+            f" {self.limits.max_output_bytes} bytes; return less (a summary, counts or the first"
+            " rows)",
             stdout=self._stdout(),
         )
 
@@ -324,7 +359,9 @@ class _Run:
         if not isinstance(doc, dict):
             raise self._died(returncode, stdout)
         if doc.get("ok") is True:
-            return CodeResult(value=doc.get("value"), stdout=stdout, duration_s=time.monotonic() - self.started)
+            return CodeResult(
+                value=doc.get("value"), stdout=stdout, duration_s=time.monotonic() - self.started
+            )
         raise _failure(doc, self.limits, stdout, self._too_large)
 
     def _died(self, returncode: int | None, stdout: str) -> SandboxError:
@@ -335,30 +372,35 @@ class _Run:
             if number == signal.SIGXCPU:
                 return SandboxError(
                     "timeout",
-                    f"the code used more than {limits.cpu_limit} s of CPU time and was stopped; {_TIMEOUT_FIX}",
+                    f"the code used more than {limits.cpu_limit} s of CPU time"
+                    f" and was stopped; {_TIMEOUT_FIX}",
                     stdout=stdout,
                 )
             if number == signal.SIGKILL:
                 return SandboxError(
                     "memory",
-                    f"the code's process was killed by the system, most likely for running out of memory"
-                    f" (limit {limits.memory_mb} MB); {_MEMORY_FIX}",
+                    "the code's process was killed by the system, most likely for running out"
+                    f" of memory (limit {limits.memory_mb} MB); {_MEMORY_FIX}",
                     stdout=stdout,
                 )
             return SandboxError(
                 "error",
-                f"the code's process crashed ({signal.Signals(number).name}); this can mean it ran out of"
-                f" memory (limit {limits.memory_mb} MB) inside a native library{self._stderr_hint()}",
+                f"the code's process crashed ({signal.Signals(number).name}); this can mean it"
+                f" ran out of memory (limit {limits.memory_mb} MB) inside a native library"
+                f"{self._stderr_hint()}",
                 stdout=stdout,
             )
         if b"MemoryError" in self.stderr.data:
             return SandboxError(
-                "memory", f"the code ran out of memory (limit {limits.memory_mb} MB); {_MEMORY_FIX}", stdout=stdout
+                "memory",
+                f"the code ran out of memory (limit {limits.memory_mb} MB); {_MEMORY_FIX}",
+                stdout=stdout,
             )
         return SandboxError(
             "error",
-            f"the code's process ended (exit status {returncode}) before reporting a result; do not call"
-            f" os._exit() or close file descriptors in a code node{self._stderr_hint()}",
+            f"the code's process ended (exit status {returncode}) before reporting a result;"
+            " do not call os._exit() or close file descriptors in a code node"
+            f"{self._stderr_hint()}",
             stdout=stdout,
         )
 
@@ -367,10 +409,17 @@ class _Run:
         return f" (last message: {lines[-1][:300]})" if lines else ""
 
 
-def _failure(doc: dict[str, Any], limits: SandboxLimits, stdout: str, too_large: Any) -> SandboxError:
+def _failure(
+    doc: dict[str, Any],
+    limits: SandboxLimits,
+    stdout: str,
+    too_large: Callable[[str], SandboxError],
+) -> SandboxError:
     """The SandboxError for a failure the child reported."""
     kind = doc.get("kind")
-    frames = [frame for frame in doc.get("frames") or [] if isinstance(frame, list) and len(frame) == 4]
+    frames = [
+        frame for frame in doc.get("frames") or [] if isinstance(frame, list) and len(frame) == 4
+    ]
     line = frames[-1][0] if frames else None
     if kind == "output":
         return too_large(str(doc.get("size")))
@@ -378,12 +427,14 @@ def _failure(doc: dict[str, Any], limits: SandboxLimits, stdout: str, too_large:
     if problem == "missing":
         return SandboxError(
             "error",
-            "the code must assign `result` (for example `result = {\"total\": sum(inputs[\"numbers\"])}`);"
-            " it finished without assigning it",
+            "the code must assign `result` (for example"
+            ' `result = {"total": sum(inputs["numbers"])}`); it finished without assigning it',
             stdout=stdout,
         )
     if problem:
-        return SandboxError("error", f"the code's result cannot be passed on as JSON: {problem}", stdout=stdout)
+        return SandboxError(
+            "error", f"the code's result cannot be passed on as JSON: {problem}", stdout=stdout
+        )
     if kind == "memory":
         text = f"the code ran out of memory (limit {limits.memory_mb} MB); {_MEMORY_FIX}"
         return SandboxError(
@@ -395,9 +446,9 @@ def _failure(doc: dict[str, Any], limits: SandboxLimits, stdout: str, too_large:
     refused_itself = exception.startswith("sandbox.")
     if category == "network":
         text = (
-            f"the code tried to use the network ({refusal}), but this code node has no network access;"
-            " grant it with `network: true` under the node's `sandbox` if it really needs it, or pass"
-            " the data in through `inputs`"
+            f"the code tried to use the network ({refusal}), but this code node has no network"
+            " access; grant it with `network: true` under the node's `sandbox` if it really"
+            " needs it, or pass the data in through `inputs`"
         )
         if not refused_itself:
             text += f"; the code then raised {exception}: {message}"
@@ -406,7 +457,9 @@ def _failure(doc: dict[str, Any], limits: SandboxLimits, stdout: str, too_large:
     elif exception == "SystemExit":
         text = f"the code called sys.exit({message}); assign `result` and let the code end instead"
     else:
-        text = f"the code raised {exception}: {message}" if message else f"the code raised {exception}"
+        text = (
+            f"the code raised {exception}: {message}" if message else f"the code raised {exception}"
+        )
         if refusal:
             text += f" (after the sandbox refused: {refusal})"
     return SandboxError(
@@ -474,13 +527,16 @@ _isolation_mode: tuple[str, str | None] | None = None
 
 
 async def _isolation() -> tuple[str, str | None]:
-    """("userns" | "netns" | "none", path of unshare): the strongest namespace setup that works here."""
+    """("userns" | "netns" | "none", unshare's path): the strongest namespaces that work here."""
     global _isolation_mode
     if _isolation_mode is None:
         mode: tuple[str, str | None] = ("none", None)
         unshare = shutil.which("unshare") if sys.platform.startswith("linux") else None
         if unshare:
-            for name, flags in (("userns", ["--user", "--map-root-user", "--net"]), ("netns", ["--net"])):
+            for name, flags in (
+                ("userns", ["--user", "--map-root-user", "--net"]),
+                ("netns", ["--net"]),
+            ):
                 if await _starts([unshare, *flags, sys.executable, "-I", "-S", "-c", "pass"]):
                     mode = (name, unshare)
                     break

@@ -1,0 +1,170 @@
+"""`cagents run FILE --input k=v ...`: execute a workflow and show each node as it runs.
+
+Progress goes to stderr, so stdout carries only the result: the final state as JSON, or
+with `--json` one object for scripts. Exit 0 only when the execution completed; 1 when it
+failed or was cancelled; 3 when it waits for a person (a human node) and no terminal can
+answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cagents.cli._io import load_spec
+from cagents.errors import CagentsError, InputError
+
+HELP = "run a workflow and print its final state"
+DESCRIPTION = """\
+Run a workflow once. Inputs are state fields: --input name=value (repeatable; values are
+converted to the field's type, JSON for lists and objects) and/or --input-file FILE.json.
+Progress per node (duration, tokens, cost) is printed to stderr. Without an API key or
+CAGENTS_LLM_BASE_URL, LLM nodes run on the offline simulator and the result says so.
+
+Exit status: 0 completed, 1 failed or cancelled, 3 waiting for human input."""
+
+EXIT_WAITING = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="workflow YAML/JSON file (- for stdin)")
+    parser.add_argument(
+        "-i", "--input", action="append", default=[], metavar="NAME=VALUE",
+        help="an input state field (repeatable)",
+    )
+    parser.add_argument("--input-file", metavar="JSON", help="a JSON object of inputs")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    parser.add_argument("--stream", action="store_true", help="show model tokens as they arrive")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def parse_inputs(pairs: list[str], input_file: str | None) -> dict[str, Any]:
+    """`--input-file` first, then each `--input NAME=VALUE` (later ones win)."""
+    inputs: dict[str, Any] = {}
+    if input_file:
+        try:
+            data = json.loads(Path(input_file).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise CagentsError(f"cannot read --input-file {input_file}: {error.strerror or error}") from None
+        except ValueError as error:
+            raise CagentsError(f"--input-file {input_file} is not JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise CagentsError(f"--input-file {input_file} must hold a JSON object of field: value")
+        inputs.update(data)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CagentsError(f"--input expects NAME=VALUE, got {pair!r}")
+        inputs[name.strip()] = value
+    return inputs
+
+
+class _Progress:
+    """Prints one line per node event to stderr."""
+
+    def __init__(self, stream: bool, quiet: bool):
+        self.stream = stream
+        self.quiet = quiet
+        self._streaming_node: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        kind = event.type
+        write = sys.stderr.write
+        if kind == "token_streamed" and self.stream:
+            if self._streaming_node != event.node_id:
+                write(f"\n  [{event.node_id}] ")
+                self._streaming_node = event.node_id
+            write(event.text)
+            sys.stderr.flush()
+            return
+        if self._streaming_node is not None and kind != "token_streamed":
+            write("\n")
+            self._streaming_node = None
+        if kind == "node_started" and event.item_index is None:
+            write(f"> {event.node_id} ({event.kind})\n")
+        elif kind == "node_finished":
+            item = f" [item {event.item_index}]" if event.item_index is not None else ""
+            cost = f", ${event.cost_usd:.6f}" if event.cost_usd else ""
+            sim = ", simulated" if event.simulated else ""
+            write(f"  done {event.node_id}{item}: {event.duration_s:.2f}s, {event.tokens} tokens{cost}{sim}\n")
+        elif kind == "node_retrying":
+            write(f"  retry {event.node_id} (attempt {event.attempt}) in {event.delay_s:.1f}s: {event.error}\n")
+        elif kind == "node_failed":
+            write(f"  FAILED {event.node_id}: {event.error}\n")
+        elif kind == "tool_called":
+            status = "error: " + event.error if event.error else "ok"
+            write(f"  tool {event.tool} ({status})\n")
+        elif kind == "execution_waiting":
+            write(f"? {event.node_id} waits for input: {event.prompt}\n")
+        sys.stderr.flush()
+
+
+def _ask(waiting: dict[str, Any]) -> dict[str, Any]:
+    """Ask a person at the terminal for the values a human node needs."""
+    print(waiting.get("prompt") or "Input needed:", file=sys.stderr)
+    answers: dict[str, Any] = {}
+    for name, schema in waiting.get("fields", {}).items():
+        kind = schema.get("type", "string")
+        answers[name] = input(f"  {name} ({kind}): ")
+    return answers
+
+
+def run(args: argparse.Namespace) -> int:
+    from cagents.engine import Workflow
+
+    spec = load_spec(args.file)
+    workflow = Workflow(spec)
+    inputs = parse_inputs(args.input, args.input_file)
+    progress = _Progress(stream=args.stream, quiet=args.quiet or False)
+    try:
+        handle = workflow.start(inputs, subscribers=[progress], stream=args.stream, coerce_inputs=True)
+    except InputError as error:
+        for name, problem in error.problems.items():
+            print(f"cagents: input {name}: {problem}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"execution {handle.execution_id} of {spec.name}", file=sys.stderr)
+    result = handle.run()
+    while result.status == "waiting" and sys.stdin.isatty() and result.waiting_for:
+        try:
+            answers = _ask(result.waiting_for)
+            result = handle.resume(answers)
+        except InputError as error:
+            print(f"cagents: {error}", file=sys.stderr)
+            result = handle.result()
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        json.dump(result.outputs, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+    if not args.quiet:
+        _summary(result)
+    if result.status == "completed":
+        return 0
+    if result.status == "waiting":
+        return EXIT_WAITING
+    return 1
+
+
+def _summary(result: Any) -> None:
+    parts = [
+        result.status,
+        f"{result.duration_seconds:.2f}s",
+        f"{result.total_tokens} tokens",
+        f"${result.total_cost_usd:.6f}",
+    ]
+    bottleneck = (result.bottleneck or {}).get("bottleneck_node")
+    if bottleneck:
+        parts.append(f"slowest node: {bottleneck}")
+    line = ", ".join(parts)
+    if result.simulated:
+        line += " (LLM answers simulated offline: set an API key or CAGENTS_LLM_BASE_URL for real ones)"
+    print(line, file=sys.stderr)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
