@@ -331,7 +331,7 @@ CASES = [
                                      '    prompt: "Write about {topic}"\n    prompt: "Again"\n')),
          17, 5, "nodes[0].prompt", "duplicate key 'prompt' in the same mapping", "already set at line 16"),
     Case("tab_indentation", edit(("  name: golden", "\tname: golden")),
-         3, 1, None, "invalid YAML", "replace the tab with spaces"),
+         3, 1, None, "invalid YAML", "indent with spaces, not tabs"),
     Case("yaml_unclosed_bracket", edit(("outputs: [summary]", "outputs: [summary")),
          18, 7, None, "invalid YAML", "the '[' opened at line 17, column 14 is not closed"),
     Case("yaml_unclosed_quote", edit(('"Rate {summary}"', '"Rate {summary}')),
