@@ -94,11 +94,11 @@ async def test_tool_error_with_on_error_continue_goes_back_to_the_model(llm_env:
 
 async def test_tool_error_with_on_error_fail_fails_the_node(llm_env: ScriptedLLMServer) -> None:
     llm_env.reply(tool_calls=[{"id": "c1", "name": "calculator", "arguments": {"expression": "1/0"}}])
-    llm_env.reply(json={"answer": "undefined"})
     events: list[Any] = []
     result = await _agent("{name: calculator, on_error: fail}").arun(
         {"question": "1/0?"}, subscribers=[events.append])
     assert result.status == "failed"
+    assert len(llm_env.requests) == 1  # the loop stops at the failing tool: no further model call
     assert result.error is not None
     assert "node 'solve'" in result.error and "on_error: fail" in result.error
     assert "division by zero" in result.error

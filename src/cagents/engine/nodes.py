@@ -216,7 +216,7 @@ def _tool(ctx: NodeContext, name: str) -> Any:
 
 
 async def _run_llm(ctx: NodeContext) -> NodeOutcome:
-    from cagents.llm import LLMRequest, ToolBinding, acomplete
+    from cagents.llm import LLMRequest, StopToolLoop, ToolBinding, acomplete
     from cagents.tools import call_tool
 
     variables = render_variables(ctx)
@@ -226,7 +226,6 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
         messages.append({"role": "system", "content": ctx.node.description})
     messages.append({"role": "user", "content": prompt})
 
-    failures: list[str] = []
     bindings = []
     for ref in ctx.node.tool_refs:
         tool = _tool(ctx, ref.name)
@@ -240,13 +239,14 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
                 ctx.emit(ToolCalled(ctx.execution_id, node_id=ctx.node.id, tool=_ref.name, arguments=args,
                                     result=None, error=str(error), duration_s=time.perf_counter() - started))
                 if _ref.on_error == "fail":
-                    failures.append(str(error))
+                    raise StopToolLoop(str(error)) from None
                 raise
             ctx.emit(ToolCalled(ctx.execution_id, node_id=ctx.node.id, tool=_ref.name, arguments=args,
                                 result=result, error=None, duration_s=time.perf_counter() - started))
             return result
 
-        bindings.append(ToolBinding(ref.name, tool.description, tool.parameters, call))
+        # The tool's own name: a `pkg.module:function` reference is not a valid model tool name.
+        bindings.append(ToolBinding(tool.name, tool.description, tool.parameters, call))
 
     on_token = None
     if ctx.stream:
@@ -268,13 +268,13 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
             request, _llm_settings(ctx), env=ctx.env, retries=execution.max_retries,
             timeout=ctx.node.timeout or 120.0,
         )
+    except StopToolLoop as stop:
+        raise NodeError(ctx.node.id, f"tool failed (on_error: fail): {stop}") from None
     except LLMError as error:
         # The client already names the node (request label) in most of its messages.
         where = f"node '{ctx.node.id}'"
         message = str(error) if str(error).startswith(where) else f"{where}: {error}"
         raise LLMError(message, transient=error.transient, status=error.status) from None
-    if failures:
-        raise NodeError(ctx.node.id, f"tool failed (on_error: fail): {failures[0]}")
     note = "simulated by the offline LLM simulator" if result.simulated else None
     return NodeOutcome(
         writes=dict(result.data),

@@ -103,13 +103,14 @@ class Workflow:
         retry_of: str | None = None,
         deployment_id: str | None = None,
         tool_registry: Any = None,
+        retry_backoff: float = 0.5,
         **kw_inputs: Any,
     ) -> RunHandle:
         """A run that has not started; inputs are checked now (InputError lists every problem)."""
         merged = {**(inputs or {}), **kw_inputs}
         run = Run(self.spec, merged, recorder=recorder, subscribers=subscribers, env=env, stream=stream,
                   coerce_inputs=coerce_inputs, execution_id=execution_id, retry_of=retry_of,
-                  deployment_id=deployment_id, tool_registry=tool_registry)
+                  deployment_id=deployment_id, tool_registry=tool_registry, retry_backoff=retry_backoff)
         return RunHandle(run)
 
     def resume_from(

@@ -9,7 +9,14 @@ from __future__ import annotations
 from cagents.llm._transport import aclose_clients
 from cagents.llm.client import acomplete, complete
 from cagents.llm.prices import cost_usd, load_prices, user_prices_path
-from cagents.llm.request import LLMRequest, LLMResult, ToolBinding, ToolCallRecord, Usage
+from cagents.llm.request import (
+    LLMRequest,
+    LLMResult,
+    StopToolLoop,
+    ToolBinding,
+    ToolCallRecord,
+    Usage,
+)
 from cagents.llm.settings import (
     PROVIDERS,
     Endpoint,
@@ -27,6 +34,7 @@ __all__ = [
     "LLMResult",
     "LLMSettings",
     "ProviderInfo",
+    "StopToolLoop",
     "ToolBinding",
     "ToolCallRecord",
     "Usage",

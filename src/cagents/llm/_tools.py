@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from cagents.llm.request import ToolBinding, ToolCallRecord
+from cagents.llm.request import StopToolLoop, ToolBinding, ToolCallRecord
 
 __all__ = ["run_tool_calls"]
 
@@ -55,6 +55,8 @@ async def _run_one(call: dict[str, Any], tools: dict[str, ToolBinding]) -> tuple
         result = await binding.call(arguments)
     except _BadCall as exc:
         error = str(exc)
+    except StopToolLoop:
+        raise
     except Exception as exc:  # a failing tool is reported to the model, not fatal
         error = f"{type(exc).__name__}: {exc}"
     record = ToolCallRecord(name, arguments, result, error, time.perf_counter() - started)

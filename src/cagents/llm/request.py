@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LLMRequest", "LLMResult", "ToolBinding", "ToolCallRecord", "Usage"]
+__all__ = ["LLMRequest", "LLMResult", "StopToolLoop", "ToolBinding", "ToolCallRecord", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,13 @@ class ToolBinding:
         parameters = self.parameters or {"type": "object", "properties": {}}
         return {"type": "function", "function": {
             "name": self.name, "description": self.description, "parameters": parameters}}
+
+
+class StopToolLoop(Exception):
+    """Raised by a tool binding to end the model's tool loop at once (a fatal tool error).
+
+    Any other exception from a tool is reported back to the model as the tool's result.
+    """
 
 
 @dataclass
