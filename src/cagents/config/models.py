@@ -347,7 +347,7 @@ class Edge(_Model):
     loop: Loop | None = None
     parallel: Parallel | None = None
 
-    @property
+    @cached_property
     def kind(self) -> str:
         if self.routes is not None:
             return "conditional"
@@ -359,7 +359,7 @@ class Edge(_Model):
             return "fanout"
         return "linear"
 
-    @property
+    @cached_property
     def targets(self) -> list[str]:
         """Every node this edge can lead to."""
         if self.routes is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,13 @@ class NodeContext:
     tool_registry: Any = None
     workspace: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    listening: bool = True  # False when nobody subscribed: skip building success events
 
 
 def render_variables(ctx: NodeContext) -> dict[str, Any]:
     """The node's own variables: typed `inputs`, then `item`/`item_index` and `memory`."""
+    if not ctx.node.inputs and ctx.item_index is None and ctx.memory is None:
+        return {}
     variables: dict[str, Any] = {}
     if ctx.item_index is not None:
         variables["item"] = ctx.item
@@ -315,7 +318,7 @@ async def _run_code(ctx: NodeContext) -> NodeOutcome:
 
 
 async def _run_tool(ctx: NodeContext) -> NodeOutcome:
-    from cagents.tools import call_tool
+    from cagents.tools.calling import call_tool
 
     ref = ctx.node.tool_ref
     assert ref is not None
@@ -339,8 +342,9 @@ async def _run_tool(ctx: NodeContext) -> NodeOutcome:
         if ref.on_error == "continue":
             return NodeOutcome(writes={}, note=f"tool error ignored (on_error: continue): {error}")
         raise NodeError(ctx.node.id, str(error)) from None
-    ctx.emit(ToolCalled(ctx.execution_id, node_id=ctx.node.id, tool=ref.name, arguments=args,
-                        result=result, error=None, duration_s=time.perf_counter() - started))
+    if ctx.listening:
+        ctx.emit(ToolCalled(ctx.execution_id, node_id=ctx.node.id, tool=ref.name, arguments=args,
+                            result=result, error=None, duration_s=time.perf_counter() - started))
     return NodeOutcome(writes=_result_to_writes(ctx, result, f"the result of tool `{ref.name}`"))
 
 
@@ -359,12 +363,9 @@ async def _run_human(ctx: NodeContext) -> NodeOutcome:
 _EXECUTORS = {"llm": _run_llm, "code": _run_code, "tool": _run_tool, "human": _run_human}
 
 
-async def run_node(ctx: NodeContext) -> NodeOutcome:
-    """Run one node once; errors are NodeError/LLMError, never raw exceptions."""
-    executor = _EXECUTORS[ctx.node.effective_kind]
-    try:
-        return await executor(ctx)
-    except ExecutionError:
-        raise
-    except Exception as error:  # a bug or an unexpected library error: still name the node
-        raise NodeError(ctx.node.id, f"{type(error).__name__}: {error}") from error
+def run_node(ctx: NodeContext) -> Coroutine[Any, Any, NodeOutcome]:
+    """The coroutine that runs one node once (its executor, without a wrapper frame).
+
+    Executors raise ExecutionError subclasses; the runner names the node on anything else.
+    """
+    return _EXECUTORS[ctx.node.effective_kind](ctx)

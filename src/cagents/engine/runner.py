@@ -632,6 +632,7 @@ class Run:
                 spec=self.spec, node=node, state=self._pos.state, execution_id=self.execution_id,
                 env=self.env, emit=self._emit, stream=self.stream, item=item, item_index=item_index,
                 memory=memory, tool_registry=self.tool_registry, extra=self._node_cache,
+                listening=bool(self.subscribers),
             )
             try:
                 if node.timeout is not None and node.effective_kind != "code":
@@ -646,6 +647,9 @@ class Run:
                 error, transient = exc, exc.transient
             except ExecutionError as exc:
                 error, transient = exc, False
+            except Exception as exc:  # a bug or an unexpected library error: still name the node
+                error, transient = NodeError(node_id, f"{type(exc).__name__}: {exc}"), False
+                error.__cause__ = exc
             duration = time.perf_counter() - started
             if transient and attempt < attempts:
                 delay = self.retry_backoff * (2 ** (attempt - 1))

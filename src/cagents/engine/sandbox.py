@@ -130,8 +130,14 @@ class SandboxLimits:
 
     @property
     def cpu_limit(self) -> int:
-        """Whole CPU seconds for RLIMIT_CPU: the given limit, else the timeout, rounded up."""
-        return max(1, math.ceil(self.cpu_seconds if self.cpu_seconds is not None else self.timeout))
+        """Whole CPU seconds for RLIMIT_CPU: the given limit, else the timeout plus one second.
+
+        The slack lets the wall-clock timeout, with its clearer message, win the race
+        against the CPU limit for busy code; the CPU limit still backs it up.
+        """
+        if self.cpu_seconds is not None:
+            return max(1, math.ceil(self.cpu_seconds))
+        return max(1, math.ceil(self.timeout) + 1)
 
     @classmethod
     def from_config(

@@ -23,6 +23,9 @@ _CHECKS = {
 }
 
 
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean", "null"})
+
+
 def json_type_name(value: Any) -> str:
     """The JSON name of a Python value's type, for messages."""
     for name in ("null", "boolean", "integer", "number", "string", "array", "object"):
@@ -52,8 +55,17 @@ def check_arguments(schema: Mapping[str, Any], args: Mapping[str, Any]) -> list[
     return problems
 
 
+_ANNOTATIONS = frozenset({"type", "description", "title", "default", "examples"})
+
+
 def _check(schema: Mapping[str, Any], value: Any, where: str) -> list[str]:
     """Problems of one value; `where` is its path, like `headers.Accept` or `args[2]`."""
+    kind = schema.get("type")
+    if type(kind) is str and kind in _SCALAR_TYPES and _ANNOTATIONS.issuperset(schema):
+        # The common case, a plain scalar parameter: one type test, no lists built.
+        if _CHECKS[kind](value):
+            return []
+        return [f"argument '{where}': expected {kind}, got {json_type_name(value)}"]
     for key in ("anyOf", "oneOf"):
         if key in schema and all(_check(option, value, where) for option in schema[key]):
             wanted = " or ".join(_describe(option) for option in schema[key])
