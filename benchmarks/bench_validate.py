@@ -38,7 +38,7 @@ def median_wall(cmd: list[str]) -> float:
     samples = []
     for _ in range(REPEAT):
         started = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
@@ -51,12 +51,14 @@ def main() -> None:
         t_validate = median_wall([str(cagents), "validate", str(path)])
         t_python = median_wall([sys.executable, "-c", "pass"])
         probe = (
-            "import sys, cagents.cli; cagents.cli.main(['validate', sys.argv[1]]);"
+            "import contextlib, io, sys, cagents.cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "    cagents.cli.main(['validate', sys.argv[1]])\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
         )
         loaded = subprocess.run(
-            [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=False
-        ).stdout.strip().splitlines()[-1]
+            [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True
+        ).stdout.strip()
         t_import = median_wall([sys.executable, "-c", "import cagents"])
     print(f"cagents validate (50 nodes), wall incl. start-up: {t_validate * 1000:.0f} ms "
           f"(target <= 300 ms): {'yes' if t_validate <= 0.3 else 'NO'}")

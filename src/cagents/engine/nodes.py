@@ -257,10 +257,14 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
             ctx.emit(TokenStreamed(ctx.execution_id, node_id=ctx.node.id, text=text))
 
     execution = ctx.spec.config.execution
+    cached = ctx.extra.get(("llm", ctx.node.id))
+    if cached is None:  # per run and node: settings, schema and validator do not change
+        cached = ctx.extra[("llm", ctx.node.id)] = (_llm_settings(ctx), _output_json_schema(ctx), _validator(ctx))
+    settings, schema, validate = cached
     request = LLMRequest(
         messages=messages,
-        output_schema=_output_json_schema(ctx),
-        validate=_validator(ctx),
+        output_schema=schema,
+        validate=validate,
         tools=bindings,
         max_tool_steps=ctx.node.max_tool_steps or 8,
         on_token=on_token,
@@ -268,7 +272,7 @@ async def _run_llm(ctx: NodeContext) -> NodeOutcome:
     )
     try:
         result = await acomplete(
-            request, _llm_settings(ctx), env=ctx.env, retries=execution.max_retries,
+            request, settings, env=ctx.env, retries=execution.max_retries,
             timeout=ctx.node.timeout or 120.0,
         )
     except StopToolLoop as stop:

@@ -10,6 +10,8 @@ step; `Run.arun()` loops over steps, so notebooks and tests can step through a r
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -478,17 +480,27 @@ class Run:
             await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
             return
         loop = asyncio.get_running_loop()
-        finished: asyncio.Queue[tuple[str, asyncio.Task[Any]]] = asyncio.Queue()
+        finished: collections.deque[tuple[str, asyncio.Task[Any]]] = collections.deque()
+        wake: list[asyncio.Future[None]] = []
+
+        def on_done(task: asyncio.Task[Any], node_id: str) -> None:
+            finished.append((node_id, task))
+            if wake and not wake[0].done():
+                wake[0].set_result(None)
+
         tasks: list[asyncio.Task[Any]] = []
         for node_id in runnable:
             task = loop.create_task(self._start_node(node_id))
-            task.add_done_callback(lambda t, n=node_id: finished.put_nowait((n, t)))
+            task.add_done_callback(functools.partial(on_done, node_id=node_id))
             tasks.append(task)
             self._tasks.add(task)
         try:
             # Nodes finish in any order; each one's writes and checkpoint land as it does.
             for _ in range(len(tasks)):
-                node_id, task = await finished.get()
+                while not finished:
+                    wake[:] = [loop.create_future()]
+                    await wake[0]
+                node_id, task = finished.popleft()
                 self._tasks.discard(task)
                 if task.cancelled():
                     if self._timed_out:
