@@ -20,6 +20,8 @@ __all__ = [
     "NodeError",
     "CancelledError",
     "ToolError",
+    "StoreError",
+    "NotFoundError",
 ]
 
 
@@ -153,3 +155,20 @@ class ToolError(ExecutionError):
 class CancelledError(ExecutionError):
     """The run was cancelled by its owner; what ran before is kept."""
 
+
+
+class StoreError(CagentsError):
+    """The database refused or cannot be used (locked, newer schema, unreachable)."""
+
+    http_status = 503
+
+
+class NotFoundError(CagentsError):
+    """An id that names nothing: says what kind of thing and which id."""
+
+    http_status = 404
+
+    def __init__(self, kind: str, identifier: str):
+        self.kind = kind
+        self.identifier = identifier
+        super().__init__(f"no {kind} with id '{identifier}'")
