@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from cagents.llm import LLMRequest, LLMSettings, acomplete
@@ -19,14 +18,12 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 async def test_concurrent_calls_run_at_once(llm_env: ScriptedLLMServer) -> None:
     llm_env.responder = lambda body: Reply(f"answer to {body['messages'][0]['content']}",
                                            delay=0.05)
-    started = time.monotonic()
     results = await asyncio.gather(*(
         acomplete(LLMRequest(messages=[{"role": "user", "content": f"q{i}"}]), LLMSettings())
         for i in range(200)))
-    elapsed = time.monotonic() - started
     assert [r.content for r in results] == [f"answer to q{i}" for i in range(200)]
+    # Concurrency shown by the server, not by a clock: many requests were open at once.
     assert llm_env.peak_in_flight >= 50
-    assert elapsed < 5.0  # 200 x 50 ms one after another would take 10 s
 
 
 def test_clients_are_closed_when_their_loop_ends(llm_server: ScriptedLLMServer) -> None:
