@@ -66,15 +66,24 @@ def render_variables(ctx: NodeContext) -> dict[str, Any]:
         variables["item_index"] = ctx.item_index
     if ctx.memory is not None:
         variables["memory"] = ctx.memory
-    for name, template in ctx.node.inputs.items():
+    variables.update(_render_values(ctx, ctx.node.inputs, variables, "input"))
+    return variables
+
+
+def _render_values(
+    ctx: NodeContext, templates: Mapping[str, Any], variables: Mapping[str, Any], what: str
+) -> dict[str, Any]:
+    """Render a mapping of templates; a single placeholder keeps its value's type."""
+    values: dict[str, Any] = {}
+    for name, template in templates.items():
         if isinstance(template, str):
             try:
-                variables[name] = parse_template(template).render_value(variables, ctx.state)
+                values[name] = parse_template(template).render_value(variables, ctx.state)
             except TemplateError as error:
-                raise NodeError(ctx.node.id, f"input `{name}`: {error.message}") from None
+                raise NodeError(ctx.node.id, f"{what} `{name}`: {error.message}") from None
         else:
-            variables[name] = template
-    return variables
+            values[name] = template
+    return values
 
 
 def _render(ctx: NodeContext, text: str, variables: Mapping[str, Any], what: str) -> str:
@@ -326,16 +335,7 @@ async def _run_tool(ctx: NodeContext) -> NodeOutcome:
 
     ref = ctx.node.tool_ref
     assert ref is not None
-    variables = render_variables(ctx)
-    args: dict[str, Any] = {}
-    for name, template in ctx.node.args.items():
-        if isinstance(template, str):
-            try:
-                args[name] = parse_template(template).render_value(variables, ctx.state)
-            except TemplateError as error:
-                raise NodeError(ctx.node.id, f"argument `{name}`: {error.message}") from None
-        else:
-            args[name] = template
+    args = _render_values(ctx, ctx.node.args, render_variables(ctx), "argument")
     tool = _tool(ctx, ref.name)
     started = time.perf_counter()
     try:
