@@ -160,7 +160,15 @@ class StoreRecorder:
         )
         self._claim(info.execution_id)
 
-    def _reopen(self, execution_id: str) -> None:
+    def _reopen(self, execution_id: str, *, paused: bool = False) -> None:
+        if paused:
+            from cagents.errors import ExecutionError
+
+            status = self.db.executions.get(execution_id).status
+            if status not in ("waiting", "interrupted"):
+                raise ExecutionError(
+                    f"execution {execution_id} is {status} now; its answer was not applied"
+                )
         self.db.executions.update(
             execution_id, status="running", error_message=None, completed_at=None,
             waiting_for=None, owner=self.owner,
@@ -172,7 +180,7 @@ class StoreRecorder:
         reopened: bool,
     ) -> None:
         if reopened:
-            self._reopen(checkpoint.execution_id)
+            self._reopen(checkpoint.execution_id, paused=True)
         self.db.executions.add_state(
             checkpoint.execution_id,
             node_id=checkpoint.node_id,

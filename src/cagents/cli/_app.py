@@ -20,12 +20,27 @@ from cagents.errors import CagentsError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command modules under `cagents.cli`, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("validate", "run", "graph", "schema")
+COMMANDS: tuple[str, ...] = ("validate", "run", "executions", "graph", "schema")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+class _CommandListFormatter(argparse.HelpFormatter):
+    """Keeps each command's help line beside its name, long names (`executions`) included.
+
+    argparse sizes the name column without the extra indent of the command list, so a
+    long command name would push its help line below it.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        choices = getattr(action, "choices", None)
+        if isinstance(action, argparse._SubParsersAction) and choices:
+            longest = max(len(name) for name in choices) + self._current_indent + 2 * self._indent_increment
+            self._action_max_length = max(self._action_max_length, longest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cagents",
         description="Configurable Agents: LLM agent workflows written in YAML.",
         epilog="Run `cagents COMMAND --help` for the options of a command.",
+        formatter_class=_CommandListFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cagents {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")

@@ -18,7 +18,7 @@ _EXIT_CODES = """\
 | 0 | success (for `run`: the execution completed) |
 | 1 | invalid input, invalid workflow, or a failed/cancelled execution |
 | 2 | usage error (unknown command or option) |
-| 3 | `run` only: the execution waits for human input |
+| 3 | `run`, `executions rerun` and `executions resume`: the execution waits for human input |
 | 130 | interrupted (Ctrl-C) |
 """
 

@@ -1,21 +1,26 @@
 """`cagents run FILE --input k=v ...`: execute a workflow and show each node as it runs.
 
 Progress goes to stderr, so stdout carries only the result: the final state as JSON, or
-with `--json` one object for scripts. Exit 0 only when the execution completed; 1 when it
-failed or was cancelled; 3 when it waits for a person (a human node) and no terminal can
-answer.
+with `--json` one object for scripts. Every run is recorded in the app database (see
+`cagents executions`). Exit 0 only when the execution completed; 1 when it failed or was
+cancelled; 3 when it waits for a person (a human node) and no terminal can answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cagents.cli._io import load_spec
 from cagents.errors import CagentsError, InputError
+
+if TYPE_CHECKING:
+    from cagents.engine import RunResult
 
 HELP = "run a workflow and print its final state"
 DESCRIPTION = """\
@@ -23,6 +28,9 @@ Run a workflow once. Inputs are state fields: --input name=value (repeatable; va
 converted to the field's type, JSON for lists and objects) and/or --input-file FILE.json.
 Progress per node (duration, tokens, cost) is printed to stderr. Without an API key or
 CAGENTS_LLM_BASE_URL, LLM nodes run on the offline simulator and the result says so.
+
+The execution is recorded in the app database ($CAGENTS_DB_URL, else
+$CAGENTS_HOME/configurable_agents.db): see `cagents executions list`.
 
 Exit status: 0 completed, 1 failed or cancelled, 3 waiting for human input."""
 
@@ -62,7 +70,7 @@ def parse_inputs(pairs: list[str], input_file: str | None) -> dict[str, Any]:
     return inputs
 
 
-class _Progress:
+class Progress:
     """Prints one line per node event to stderr."""
 
     def __init__(self, stream: bool, quiet: bool):
@@ -104,7 +112,7 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _ask(waiting: dict[str, Any]) -> dict[str, Any]:
+def ask(waiting: dict[str, Any]) -> dict[str, Any]:
     """Ask a person at the terminal for the values a human node needs."""
     print(waiting.get("prompt") or "Input needed:", file=sys.stderr)
     answers: dict[str, Any] = {}
@@ -115,35 +123,74 @@ def _ask(waiting: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cagents.engine import Workflow
-
     spec = load_spec(args.file)
-    workflow = Workflow(spec)
     inputs = parse_inputs(args.input, args.input_file)
-    progress = _Progress(stream=args.stream, quiet=args.quiet or False)
+    progress = Progress(stream=args.stream, quiet=args.quiet or False)
     try:
-        handle = workflow.start(inputs, subscribers=[progress], stream=args.stream, coerce_inputs=True)
-    except InputError as error:
-        for name, problem in error.problems.items():
-            print(f"cagents: input {name}: {problem}", file=sys.stderr)
+        result = _run_recorded(spec, inputs, progress, args)
+    finally:
+        release_llm_clients()
+    if result is None:
         return 1
-    if not args.quiet:
-        print(f"execution {handle.execution_id} of {spec.name}", file=sys.stderr)
-    result = handle.run()
-    while result.status == "waiting" and sys.stdin.isatty() and result.waiting_for:
+    return print_result(result, as_json=args.json, quiet=args.quiet)
+
+
+def _run_recorded(
+    spec: Any, inputs: dict[str, Any], progress: Progress, args: argparse.Namespace
+) -> RunResult | None:
+    """Run through the app (so the execution is recorded); None when the inputs are bad."""
+    from cagents.app import Workbench, start_workflow
+
+    with Workbench.open() as workbench:
         try:
-            answers = _ask(result.waiting_for)
-            result = handle.resume(answers)
+            handle = start_workflow(workbench, spec, inputs, subscribers=[progress], stream=args.stream,
+                                    coerce_inputs=True)
         except InputError as error:
-            print(f"cagents: {error}", file=sys.stderr)
-            result = handle.result()
-    if args.json:
+            for name, problem in error.problems.items():
+                print(f"cagents: input {name}: {problem}", file=sys.stderr)
+            return None
+        if not args.quiet:
+            print(f"execution {handle.execution_id} of {spec.name}", file=sys.stderr)
+        result = recorded(workbench, handle.execution_id, handle.run)
+        while result.status == "waiting" and sys.stdin.isatty() and result.waiting_for:
+            try:
+                answers = ask(result.waiting_for)
+                result = recorded(workbench, handle.execution_id, functools.partial(handle.resume, answers))
+            except InputError as error:
+                print(f"cagents: {error}", file=sys.stderr)
+                result = handle.result()
+    return result
+
+
+def release_llm_clients() -> None:
+    """Close the model clients of the background loop before the process exits, so none is
+    left for the interpreter to complain about."""
+    from cagents.engine._sync import run_sync
+    from cagents.llm import aclose_clients
+
+    run_sync(aclose_clients())
+
+
+def recorded(workbench: Any, execution_id: str, call: Callable[[], RunResult]) -> RunResult:
+    """Run `call`; on Ctrl-C give the cancelled run a moment to record how it ended."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        try:
+            workbench.wait_stopped(execution_id, 5.0)
+        except CagentsError:  # interrupted before the execution was recorded
+            pass
+        raise
+
+
+def print_result(result: RunResult, *, as_json: bool, quiet: bool) -> int:
+    """The result on stdout (final state, or the whole result with --json); the exit code."""
+    if as_json:
         json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
     else:
         json.dump(result.outputs, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-    if not args.quiet:
+    sys.stdout.write("\n")
+    if not quiet:
         _summary(result)
     if result.status == "completed":
         return 0

@@ -4,6 +4,7 @@ loop (a Jupyter kernel), on one background loop owned by this process."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -23,7 +24,24 @@ def _background_loop() -> asyncio.AbstractEventLoop:
             thread = threading.Thread(target=loop.run_forever, name="cagents-loop", daemon=True)
             thread.start()
             _loop = loop
+            atexit.register(_shutdown, loop)
         return _loop
+
+
+def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
+    """At exit: close the LLM clients opened on the background loop, then stop it."""
+    if loop.is_closed() or not loop.is_running():
+        return
+    import sys
+
+    if "cagents.llm" in sys.modules:
+        from cagents.llm import aclose_clients
+
+        try:
+            asyncio.run_coroutine_threadsafe(aclose_clients(), loop).result(5)
+        except Exception:  # best effort at interpreter exit
+            pass
+    loop.call_soon_threadsafe(loop.stop)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -1,0 +1,179 @@
+"""The `executions_stats` totals: kept in step with `executions`, and the summary read from them.
+
+Every change that moves an execution between (day, workflow, status, deployment) keys, or
+changes its cost, applies a delta here in the same transaction. The summary adds the
+totals of the whole days in the filtered range to an indexed scan of the partial days at
+its ends; only a text filter needs the exact scan of every matching row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy.engine import Connection
+
+from cagents.store.models import Execution, ExecutionStat
+from cagents.store.records import Summary
+from cagents.store.repositories._base import upsert
+
+__all__ = ["StatKey", "apply_deltas", "key_of", "move", "rebuild", "summarize"]
+
+RUNNING = ("running", "pending", "waiting")
+_E = Execution.__table__
+_S = ExecutionStat.__table__
+
+
+class StatKey(NamedTuple):
+    day: date
+    workflow_name: str
+    status: str
+    deployment_id: str
+
+
+def key_of(row: Mapping[str, Any]) -> StatKey:
+    """The totals row an execution counts in."""
+    return StatKey(
+        row["started_at"].date(), row["workflow_name"], row["status"], row["deployment_id"] or ""
+    )
+
+
+Deltas = dict[StatKey, list[float]]
+
+
+def move(deltas: Deltas, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+    """Record that an execution changed from `old` to `new` (None: did not exist / gone)."""
+    if old is not None:
+        entry = deltas.setdefault(key_of(old), [0, 0.0])
+        entry[0] -= 1
+        entry[1] -= old["total_cost_usd"] or 0.0
+    if new is not None:
+        entry = deltas.setdefault(key_of(new), [0, 0.0])
+        entry[0] += 1
+        entry[1] += new["total_cost_usd"] or 0.0
+
+
+def apply_deltas(conn: Connection, deltas: Deltas) -> None:
+    """Add the deltas to the totals (rows that net to nothing are skipped)."""
+    for key, (count, cost) in deltas.items():
+        if count == 0 and cost == 0.0:
+            continue
+        upsert(
+            conn,
+            _S,
+            {**key._asdict(), "executions": int(count), "cost_usd": float(cost)},
+            keys=StatKey._fields,
+            set_={
+                "executions": _S.c.executions + int(count),
+                "cost_usd": _S.c.cost_usd + float(cost),
+            },
+        )
+
+
+def rebuild(conn: Connection) -> int:
+    """Recount the totals from `executions` (one INSERT ... SELECT); returns rows written."""
+    day = "date(started_at)" if conn.dialect.name == "sqlite" else "CAST(started_at AS DATE)"
+    conn.execute(_S.delete())
+    result = conn.execute(
+        text(
+            "INSERT INTO executions_stats "
+            "(day, workflow_name, status, deployment_id, executions, cost_usd) "
+            f"SELECT {day}, workflow_name, status, COALESCE(deployment_id, ''), COUNT(*), "
+            "COALESCE(SUM(total_cost_usd), 0) FROM executions "
+            f"GROUP BY {day}, workflow_name, status, COALESCE(deployment_id, '')"
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def _whole_days(since: datetime | None, until: datetime | None) -> tuple[date | None, date | None]:
+    """First whole day in [since, until) and the day after the last (None: unbounded)."""
+    first = None if since is None else since.date()
+    if since is not None and since != _midnight(since.date()):
+        first = since.date() + timedelta(days=1)
+    end = None if until is None else until.date()
+    return first, end
+
+
+def summarize(
+    conn: Connection,
+    *,
+    statuses: Iterable[str] | None,
+    workflow: str | None,
+    deployment_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    other_where: list[ColumnElement[bool]],
+    exact_only: bool,
+) -> Summary:
+    """The summary; `other_where` holds every filter but the dates as conditions on `executions`."""
+    per_status: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def exact(low: datetime | None, high: datetime | None) -> None:
+        # Only the tightest bounds go in, so the index range is exactly the rows counted.
+        bounds = []
+        if low is not None:
+            bounds.append(_E.c.started_at >= low)
+        if high is not None:
+            bounds.append(_E.c.started_at < high)
+        query = (
+            select(_E.c.status, func.count(), func.coalesce(func.sum(_E.c.total_cost_usd), 0.0))
+            .where(*other_where, *bounds)
+            .group_by(_E.c.status)
+        )
+        for status, count, cost in conn.execute(query):
+            per_status[status][0] += count
+            per_status[status][1] += cost or 0.0
+
+    first, end = _whole_days(since, until)
+    if exact_only or (first is not None and end is not None and first >= end):
+        exact(since, until)
+        return _summary(per_status)
+
+    stat_where: list[ColumnElement[bool]] = []
+    if first is not None:
+        stat_where.append(_S.c.day >= first)
+    if end is not None:
+        stat_where.append(_S.c.day < end)
+    if statuses is not None:
+        stat_where.append(_S.c.status.in_(list(statuses)))
+    if workflow is not None:
+        stat_where.append(_S.c.workflow_name == workflow)
+    if deployment_id is not None:
+        stat_where.append(_S.c.deployment_id == deployment_id)
+    query = select(_S.c.status, func.sum(_S.c.executions), func.sum(_S.c.cost_usd))
+    if stat_where:
+        query = query.where(*stat_where)
+    query = query.group_by(_S.c.status)
+    for status, count, cost in conn.execute(query):
+        per_status[status][0] += count or 0
+        per_status[status][1] += cost or 0.0
+    # The partial days at the ends.
+    if since is not None and first is not None and since < _midnight(first):
+        exact(since, _midnight(first))
+    if until is not None and end is not None and until > _midnight(end):
+        exact(_midnight(end), until)
+    return _summary(per_status)
+
+
+def _summary(per_status: Mapping[str, list[float]]) -> Summary:
+    def count(*names: str) -> int:
+        return int(sum(per_status[name][0] for name in names if name in per_status))
+
+    total = int(sum(entry[0] for entry in per_status.values()))
+    cost = float(sum(entry[1] for entry in per_status.values()))
+    # Float deltas (add then subtract) leave dust like 1e-17; cents never need it.
+    return Summary(
+        total=total,
+        completed=count("completed"),
+        failed=count("failed"),
+        running=count(*RUNNING),
+        total_cost_usd=round(cost, 9) + 0.0 if abs(cost) > 1e-9 else 0.0,
+    )
