@@ -187,23 +187,23 @@ def test_a_busy_named_port_is_refused(tmp_path: Path) -> None:
 def test_cli_runs_the_server_until_interrupted(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["CAGENTS_HOME"] = str(tmp_path)
-    cli = subprocess.Popen([sys.executable, "-m", "cagents", "mlflow"], env=env, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert cli.stdout is not None
-        url = cli.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), cli.stderr.read() if cli.stderr else ""
-        assert httpx.get(f"{url}/health").text == "OK"
-        leaders = [p for p in _group_leaders() if str(tmp_path) in _cmdline(p)]
-        assert len(leaders) == 1
-        cli.send_signal(signal.SIGINT)
-        assert cli.wait(timeout=60) == 0
-        assert _group(leaders[0]) == []
-        assert "stopping" in (cli.stderr.read() if cli.stderr else "")
-    finally:
-        if cli.poll() is None:
-            cli.kill()
-            cli.wait()
+    with subprocess.Popen([sys.executable, "-m", "cagents", "mlflow"], env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as cli:
+        try:
+            assert cli.stdout is not None
+            url = cli.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), url
+            assert httpx.get(f"{url}/health").text == "OK"
+            [leader] = [p for p in _group_leaders() if str(tmp_path) in _cmdline(p)]
+            cli.send_signal(signal.SIGINT)
+            _, err = cli.communicate(timeout=60)
+            assert cli.returncode == 0, err
+            assert "stopping mlflow server" in err
+            assert _group(leader) == []
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.communicate()
 
 
 def _cmdline(pid: int) -> str:

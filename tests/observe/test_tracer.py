@@ -367,3 +367,37 @@ async def test_experiment_named_by_the_workflow_and_one_tracer_for_several_runs(
     experiment = mlflow.MlflowClient(tracking_uri).get_experiment_by_name("shared-experiment")
     assert experiment is not None and one.experiment_id == two.experiment_id == experiment.experiment_id
     assert _read(tracking_uri, two.trace_id).info.tags["cagents.execution_id"] == second.execution_id
+
+
+async def test_each_run_traces_to_the_store_current_for_it(
+    llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import os
+
+    import mlflow
+
+    workflow = _one_node("moving_flow")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    llm_env.reply(json={"answer": "other"})
+    first = tracer_for(workflow)
+    assert first is not None
+    await workflow.arun({"question": "1"}, subscribers=[first])
+    assert first.wait(60) and first.problem is None
+
+    # MLFLOW_TRACKING_URI unset: the home store; MLflow's mirror of its URI into the
+    # environment is undone, so this setting still sees the variable unset.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    llm_env.reply(json={"answer": "home"})
+    second = tracer_for(workflow)
+    assert second is not None and second.settings.tracking_uri != other
+    await workflow.arun({"question": "2"}, subscribers=[second])
+    assert second.wait(60) and second.problem is None
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+
+    for uri, trace_id in ((other, first.trace_id), (second.settings.tracking_uri, second.trace_id)):
+        client = mlflow.MlflowClient(uri)
+        experiment = client.get_experiment_by_name("moving_flow")
+        assert experiment is not None
+        assert [t.info.trace_id for t in client.search_traces(locations=[experiment.experiment_id])] == \
+            [trace_id]

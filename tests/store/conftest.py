@@ -44,7 +44,7 @@ class PostgresCluster:
         self.user = user
         self._counter = itertools.count()
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         return subprocess.run(
             [str(a) for a in args], user=self.user, env=env, cwd=self.root,

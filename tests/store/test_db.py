@@ -89,9 +89,8 @@ def test_write_transactions_take_the_write_lock_at_begin(tmp_path: Path) -> None
             with db.read():
                 other.execute("BEGIN IMMEDIATE")
                 other.execute("ROLLBACK")
-            with db.write():
-                with pytest.raises(sqlite3.OperationalError, match="locked"):
-                    other.execute("BEGIN IMMEDIATE")
+            with db.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
         finally:
@@ -121,29 +120,33 @@ def test_a_writer_waits_for_another_instead_of_failing(tmp_path: Path) -> None:
 def test_memory_database_is_shared_by_threads() -> None:
     with open_database("sqlite://") as db:
         db.executions.create(id="e", workflow_name="w", config_snapshot=None, config_hash=None, inputs=None)
+        db.executions.add_state("e", node_id="n", step=1, state_data={"a": 1}, duration_seconds=None,
+                                tokens=None, cost_usd=None, resume_data=None)
         seen: list[str] = []
         worker = threading.Thread(target=lambda: seen.append(db.executions.get("e").id))
         worker.start()
         worker.join()
         assert seen == ["e"]
+        assert db.executions.states("e")[0].state_data == {"a": 1}
 
 
 def test_session_commits_on_success_and_rolls_back_on_error(db: Database) -> None:
     with db.session() as session:
         session.add(ChatSession(session_id="s1", status="active"))
     assert db.chats.get_session("s1")["status"] == "active"
-    with pytest.raises(RuntimeError):
-        with db.session() as session:
-            session.add(ChatSession(session_id="s2", status="active"))
-            session.flush()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(ChatSession(session_id="s2", status="active"))
+        session.flush()
+        raise RuntimeError("boom")
     assert [s["session_id"] for s in db.chats.list_sessions()] == ["s1"]
 
 
 def test_driver_errors_become_store_errors(db: Database) -> None:
-    with pytest.raises(StoreError, match="database .*no_such_table|database .*does not exist"):
-        with db.read() as conn:
-            conn.execute(text("SELECT * FROM no_such_table"))
+    with (
+        pytest.raises(StoreError, match="database .*no_such_table|database .*does not exist"),
+        db.read() as conn,
+    ):
+        conn.execute(text("SELECT * FROM no_such_table"))
 
 
 @pytest.mark.parametrize(
@@ -209,3 +212,29 @@ def test_file_mode_of_home_is_private_even_with_open_umask(tmp_path: Path, monke
         assert stat.S_IMODE(workbench_home().stat().st_mode) == 0o700
     finally:
         os.umask(old)
+
+
+def test_close_closes_every_connection_including_checkpoint_writers(tmp_path: Path) -> None:
+    """SQLite removes the WAL file only when the last connection to the file closes."""
+    path = tmp_path / "a.db"
+    db = open_database(f"sqlite:///{path}")
+    db.executions.create(id="e", workflow_name="w", config_snapshot=None, config_hash=None, inputs=None)
+
+    def write(n: int) -> None:
+        db.executions.add_state("e", node_id=f"n{n}", step=n, state_data={"n": n}, duration_seconds=None,
+                                tokens=None, cost_usd=None, resume_data=None)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    write(3)
+    assert Path(f"{path}-wal").exists()
+    db.close()
+    assert not Path(f"{path}-wal").exists()
+    # A closed database opens new connections when used again, and closes them again.
+    write(4)
+    assert [s.node_id for s in db.executions.states("e")][-1] == "n4"
+    db.close()
+    assert not Path(f"{path}-wal").exists()

@@ -14,10 +14,11 @@ from cagents.store.models import utcnow
 
 
 def register(db: Database, id: str = "dep-1", **kw: Any) -> Any:
-    args: dict[str, Any] = dict(
-        deployment_id=id, deployment_name=f"{id}-name", workflow_name="research", host="127.0.0.1",
-        port=8080, capabilities={"tools": ["web_search"]}, deployment_metadata={"image": "x:1"},
-    )
+    args: dict[str, Any] = {
+        "deployment_id": id, "deployment_name": f"{id}-name", "workflow_name": "research",
+        "host": "127.0.0.1", "port": 8080, "capabilities": {"tools": ["web_search"]},
+        "deployment_metadata": {"image": "x:1"},
+    }
     args.update(kw)
     return db.deployments.register(**args)
 

@@ -25,16 +25,17 @@ def make(db: Database, id: str, *, workflow: str = "wf", started: datetime = T0,
 
 
 def finish(db: Database, id: str, status: str = "completed", cost: float = 0.5, **kw: Any) -> None:
-    fields: dict[str, Any] = dict(
-        status=status, outputs={"result": id}, error_message=None, completed_at=T0,
-        duration_seconds=2.0, total_tokens=10, total_cost_usd=cost, bottleneck_info=None,
-        simulated=False,
-    )
+    fields: dict[str, Any] = {
+        "status": status, "outputs": {"result": id}, "error_message": None, "completed_at": T0,
+        "duration_seconds": 2.0, "total_tokens": 10, "total_cost_usd": cost,
+        "bottleneck_info": None, "simulated": False,
+    }
     fields.update(kw)
     db.executions.finish(id, **fields)
 
 
-def all_pages(db: Database, filters: ExecutionFilters = ExecutionFilters(), limit: int = 3) -> list[str]:
+def all_pages(db: Database, filters: ExecutionFilters | None = None, limit: int = 3) -> list[str]:
+    filters = filters or ExecutionFilters()
     ids: list[str] = []
     cursor = None
     while True:
@@ -118,7 +119,9 @@ def test_retry_links_to_an_existing_execution(db: Database) -> None:
     ],
 )
 def test_bad_create_arguments(db: Database, kwargs: dict[str, Any], message: str) -> None:
-    args: dict[str, Any] = dict(id="e", workflow_name="w", config_snapshot=None, config_hash=None, inputs={})
+    args: dict[str, Any] = {
+        "id": "e", "workflow_name": "w", "config_snapshot": None, "config_hash": None, "inputs": {},
+    }
     args.update(kwargs)
     with pytest.raises(StoreError, match=message):
         db.executions.create(**args)

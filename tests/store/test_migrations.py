@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, insert, text
+from sqlalchemy import insert, inspect, text
 
 from cagents.errors import StoreError
 from cagents.store import ExecutionFilters, open_database
@@ -21,7 +21,14 @@ from cagents.store.migrate import (
     downgrade,
     upgrade,
 )
-from cagents.store.models import Base, ChatMessage, ChatSession, Deployment, Execution, ExecutionState
+from cagents.store.models import (
+    Base,
+    ChatMessage,
+    ChatSession,
+    Deployment,
+    Execution,
+    ExecutionState,
+)
 
 T0 = datetime(2026, 2, 1, 9, 30)
 
@@ -62,7 +69,7 @@ def _fill_revision_0001(url: str) -> None:
         assert current_revision(db) == "0001"
         with db.write() as conn:
             for i in range(30):
-                conn.execute(insert(Execution.__table__), {
+                conn.execute(insert(Execution), {
                     "id": f"e{i:02d}", "workflow_name": "alpha" if i % 3 else "beta",
                     "status": ("completed", "failed", "running")[i % 3],
                     "config_snapshot": "flow: {}", "config_hash": "h", "inputs": json.dumps({"i": i}),
@@ -70,17 +77,17 @@ def _fill_revision_0001(url: str) -> None:
                     "deployment_id": "dep" if i % 5 == 0 else None,
                     "simulated": False, "cancel_requested": False,
                 })
-            conn.execute(insert(ExecutionState.__table__), {
+            conn.execute(insert(ExecutionState), {
                 "execution_id": "e03", "node_id": "n1", "state_data": json.dumps({"x": 1}),
                 "created_at": T0, "step": 1,
             })
-            conn.execute(insert(ChatSession.__table__), {
+            conn.execute(insert(ChatSession), {
                 "session_id": "c1", "created_at": T0, "updated_at": T0, "status": "active",
             })
-            conn.execute(insert(ChatMessage.__table__), {
+            conn.execute(insert(ChatMessage), {
                 "session_id": "c1", "role": "user", "content": "hi", "created_at": T0,
             })
-            conn.execute(insert(Deployment.__table__), {
+            conn.execute(insert(Deployment), {
                 "deployment_id": "dep", "deployment_name": "d", "workflow_name": "alpha", "host": "h",
                 "port": 80, "last_heartbeat": T0, "ttl_seconds": 60, "registered_at": T0,
             })

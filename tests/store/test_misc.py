@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -75,9 +76,10 @@ def test_memory_recent_is_oldest_first_among_the_newest(db: Database) -> None:
 
 
 def test_memory_values_of_any_json_type(db: Database) -> None:
-    for value in (None, 0, 1.5, "text", True, [], {"k": [None]}):
+    values: list[Any] = [None, 0, 1.5, "text", True, [], {"k": [None]}]
+    for value in values:
         db.memory.add("node", "n", value)
-    assert db.memory.recent("node", "n") == [None, 0, 1.5, "text", True, [], {"k": [None]}]
+    assert db.memory.recent("node", "n") == values
 
 
 def test_corrupt_memory_value_is_skipped_and_logged(db: Database, caplog: pytest.LogCaptureFixture) -> None:

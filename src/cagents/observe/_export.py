@@ -250,13 +250,16 @@ def _import_mlflow() -> Any:
 
 
 def _use_tracking_uri(mlflow: Any, settings: ObserveSettings) -> None:
-    """Point MLflow's process-wide tracking URI at ours, leaving the environment as it was.
+    """Point MLflow's process-wide tracking URI (and its span exporter) at ours.
 
-    MLflow keeps one URI per process and mirrors it into MLFLOW_TRACKING_URI; we undo the
-    mirror so later settings (and child processes) still see what the user set.
+    MLflow binds its exporter to the URI current when tracing first starts, and mirrors
+    the URI into MLFLOW_TRACKING_URI; we rebind whenever the URI we wrote to last is not
+    the one wanted (or someone changed MLflow's), and undo the mirror so later settings and
+    child processes still see what the user set.
     """
+    global _BOUND_URI
     uri = settings.tracking_uri
-    if mlflow.get_tracking_uri() == uri:
+    if _BOUND_URI == uri and mlflow.get_tracking_uri() == uri:
         return
     if settings.is_local:
         path = settings.sqlite_path
@@ -264,10 +267,15 @@ def _use_tracking_uri(mlflow: Any, settings: ObserveSettings) -> None:
     mlflow.flush_trace_async_logging()  # traces in flight go where they were meant to
     before = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    mlflow.tracing.reset()  # set_tracking_uri rebinds only when MLflow's own URI changed
     if before is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
+    _BOUND_URI = uri
+
+
+_BOUND_URI: str | None = None
 
 
 def _write_trace(mlflow: Any, plan: TracePlan, experiment_id: str) -> str:

@@ -9,22 +9,24 @@ Any other SQLAlchemy URL (PostgreSQL for teams) works unchanged.
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from cagents.errors import CagentsError, StoreError
 from cagents.store.home import DB_URL_ENV, default_database_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+    from typing_extensions import Self
 
     from cagents.store.repositories.chats import ChatRepository
     from cagents.store.repositories.deployments import DeploymentRepository
@@ -39,6 +41,7 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "Database", "mask_url", "open_database"]
 
 BUSY_TIMEOUT_SECONDS = 10.0
 _WRITE = "cagents_write"
+_R = TypeVar("_R")
 
 
 def mask_url(url: str | URL) -> str:
@@ -58,34 +61,36 @@ class Database:
         self.url: str = mask_url(engine.url)
         self.dialect: str = engine.dialect.name
         self.is_sqlite: bool = self.dialect == "sqlite"
+        # A file, not one shared in-memory connection: extra connections see the same data.
+        self.is_sqlite_file: bool = self.is_sqlite and not isinstance(
+            engine.pool, (StaticPool, SingletonThreadPool)
+        )
+        self._repositories: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     # ---- transactions ---------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction (`BEGIN IMMEDIATE` on SQLite); commits on success."""
-        with self._translated():
-            with self.engine.connect() as conn:
-                conn.execution_options(**{_WRITE: True})
-                with conn.begin():
-                    yield conn
+        with self._translated(), self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection in a read transaction: one consistent snapshot for several queries."""
-        with self._translated():
-            with self.engine.connect() as conn:
-                with conn.begin():
-                    yield conn
+        """A connection in a read transaction (on SQLite one snapshot for all its queries)."""
+        with self._translated(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session in a write transaction: commit on success, rollback on error."""
         from sqlalchemy.orm import Session
 
-        with self.write() as conn:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                yield session
-                session.flush()
+        with self.write() as conn, Session(bind=conn, expire_on_commit=False) as session:
+            yield session
+            session.flush()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -105,63 +110,73 @@ class Database:
         what = f" while {doing}" if doing else ""
         return StoreError(f"database {self.url}{what}: {detail}{hint}")
 
-    # ---- repositories ---------------------------------------------------------------
-    @cached_property
+    # ---- repositories (created on first use, once even under threads) ---------------
+    def _repository(self, name: str, factory: Callable[[Database], _R]) -> _R:
+        repo = self._repositories.get(name)
+        if repo is None:
+            with self._lock:
+                repo = self._repositories.get(name)
+                if repo is None:
+                    repo = self._repositories[name] = factory(self)
+        return cast(_R, repo)
+
+    @property
     def executions(self) -> ExecutionRepository:
         from cagents.store.repositories.executions import ExecutionRepository
 
-        return ExecutionRepository(self)
+        return self._repository("executions", ExecutionRepository)
 
-    @cached_property
+    @property
     def states(self) -> StateRepository:
         from cagents.store.repositories.states import StateRepository
 
-        return StateRepository(self)
+        return self._repository("states", StateRepository)
 
-    @cached_property
+    @property
     def deployments(self) -> DeploymentRepository:
         from cagents.store.repositories.deployments import DeploymentRepository
 
-        return DeploymentRepository(self)
+        return self._repository("deployments", DeploymentRepository)
 
-    @cached_property
+    @property
     def chats(self) -> ChatRepository:
         from cagents.store.repositories.chats import ChatRepository
 
-        return ChatRepository(self)
+        return self._repository("chats", ChatRepository)
 
-    @cached_property
+    @property
     def sessions(self) -> SessionStateRepository:
         from cagents.store.repositories.sessions import SessionStateRepository
 
-        return SessionStateRepository(self)
+        return self._repository("sessions", SessionStateRepository)
 
-    @cached_property
+    @property
     def webhooks(self) -> WebhookEventRepository:
         from cagents.store.repositories.webhooks import WebhookEventRepository
 
-        return WebhookEventRepository(self)
+        return self._repository("webhooks", WebhookEventRepository)
 
-    @cached_property
+    @property
     def registrations(self) -> WorkflowRegistrationRepository:
         from cagents.store.repositories.registrations import WorkflowRegistrationRepository
 
-        return WorkflowRegistrationRepository(self)
+        return self._repository("registrations", WorkflowRegistrationRepository)
 
-    @cached_property
+    @property
     def memory(self) -> MemoryRepository:
         from cagents.store.repositories.memory import MemoryRepository
 
-        return MemoryRepository(self)
+        return self._repository("memory", MemoryRepository)
 
     # ---- lifetime -------------------------------------------------------------------
     def close(self) -> None:
         """Close every connection (pooled and per-thread)."""
-        if "states" in self.__dict__:
-            self.states.close()
+        states = self._repositories.get("states")
+        if states is not None:
+            states.close()
         self.engine.dispose()
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -228,8 +243,6 @@ def create_store_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
         if memory:
             # One shared connection, or each thread would see its own empty memory database.
-            from sqlalchemy.pool import StaticPool
-
             kwargs["poolclass"] = StaticPool
             kwargs["connect_args"]["check_same_thread"] = False
         elif not str(parsed.database).startswith("file:"):

@@ -51,14 +51,19 @@ def alembic_config() -> Config:
 
 def _read_revisions(conn: Connection) -> list[str] | None:
     """The revisions stamped in the database; None when it has no version table yet."""
-    try:
-        with conn.begin_nested() if conn.in_transaction() else conn.begin():
-            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-    except SQLAlchemyError:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        raise
-    return [str(row) for row in rows]
+    attempts = 3
+    while True:
+        try:
+            with conn.begin_nested() if conn.in_transaction() else conn.begin():
+                rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+            return [str(row) for row in rows]
+        except SQLAlchemyError:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            # A process migrating at the same time created it since the SELECT: read again.
+            attempts -= 1
+            if attempts == 0:
+                raise
 
 
 def _unversioned_tables(conn: Connection) -> list[str]:

@@ -24,18 +24,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "EXECUTION_STATUSES",
     "Base",
     "ChatMessage",
     "ChatSession",
     "Deployment",
     "Execution",
+    "ExecutionStat",
     "ExecutionState",
     "MemoryRecord",
     "SessionState",
     "WebhookEvent",
     "WorkflowRegistration",
-    "ExecutionStat",
-    "EXECUTION_STATUSES",
     "utcnow",
 ]
 

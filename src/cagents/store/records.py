@@ -45,15 +45,42 @@ def to_utc_naive(value: datetime) -> datetime:
     return value
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_stdlib_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def encode_json(value: Any, what: str) -> str | None:
+def _fast_encode(value: Any) -> str:
+    """orjson when installed (about 10x faster), else the standard encoder.
+
+    Used for checkpoint states, the one high-volume write, whose values the engine has
+    already proven to be plain JSON. orjson refuses what it cannot write exactly here
+    (datetimes, dataclasses, subclasses, integers beyond 64 bits); the standard encoder then
+    decides, so nothing is stored that the standard encoder would refuse, but NaN.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value, option=_ORJSON_STRICT).decode()
+        except TypeError:
+            pass
+    return _stdlib_encode(value)
+
+
+try:
+    import orjson as _orjson
+
+    _ORJSON_STRICT = (
+        _orjson.OPT_PASSTHROUGH_DATETIME | _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+except ImportError:  # pragma: no cover - orjson is a dependency; stay correct without it
+    _orjson = None
+    _ORJSON_STRICT = 0
+
+
+def encode_json(value: Any, what: str, *, fast: bool = False) -> str | None:
     """JSON text of a value; a value JSON cannot hold is the caller's bug, named by `what`."""
     if value is None:
         return None
     try:
-        return _encode(value)
+        return _fast_encode(value) if fast else _stdlib_encode(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be stored: it is not JSON ({exc}); pass only JSON values") from exc
 

@@ -7,11 +7,12 @@ Run from the command line (developers generating a revision), it opens the URL o
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from cagents.store.models import Base
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

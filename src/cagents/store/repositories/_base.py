@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, and_, insert, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
+
+from cagents.errors import StoreError
 
 if TYPE_CHECKING:
     from cagents.store.db import Database
 
-__all__ = ["Repository", "upsert"]
+__all__ = ["Repository", "dialect_insert", "inserted_id", "table_of", "upsert"]
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a mapped class, typed as one (mypy sees a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 class Repository:
@@ -19,6 +26,25 @@ class Repository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The INSERT with ON CONFLICT clauses of SQLite or PostgreSQL."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(table)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer primary key of the row an INSERT wrote."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise StoreError("the database did not report the id of the new row")
+    return int(key[0])
 
 
 def upsert(
@@ -34,13 +60,8 @@ def upsert(
     SQLite and PostgreSQL do it in one statement (no race between concurrent writers);
     other backends update first and insert when nothing matched.
     """
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table).values(**values)
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        stmt = dialect_insert(conn.dialect.name, table).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(set_)))
         return
     where = and_(*(table.c[k] == values[k] for k in keys))

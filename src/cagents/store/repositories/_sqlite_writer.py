@@ -20,7 +20,7 @@ __all__ = ["ThreadConnections"]
 class _Held:
     """One thread's connection; closing on collection covers threads that ended."""
 
-    __slots__ = ("conn", "__weakref__")
+    __slots__ = ("__weakref__", "conn")
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn

@@ -8,23 +8,22 @@ its ends; only a text filter needs the exact scan of every matching row.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, text
 from sqlalchemy.engine import Connection
 
 from cagents.store.models import Execution, ExecutionStat
 from cagents.store.records import Summary
-from cagents.store.repositories._base import upsert
+from cagents.store.repositories._base import table_of, upsert
 
 __all__ = ["StatKey", "apply_deltas", "key_of", "move", "rebuild", "summarize"]
 
 RUNNING = ("running", "pending", "waiting")
-_E = Execution.__table__
-_S = ExecutionStat.__table__
+_E = table_of(Execution)
+_S = table_of(ExecutionStat)
 
 
 class StatKey(NamedTuple):
@@ -34,7 +33,7 @@ class StatKey(NamedTuple):
     deployment_id: str
 
 
-def key_of(row: Mapping[str, Any]) -> StatKey:
+def key_of(row: Mapping[Any, Any]) -> StatKey:
     """The totals row an execution counts in."""
     return StatKey(
         row["started_at"].date(), row["workflow_name"], row["status"], row["deployment_id"] or ""
@@ -44,7 +43,7 @@ def key_of(row: Mapping[str, Any]) -> StatKey:
 Deltas = dict[StatKey, list[float]]
 
 
-def move(deltas: Deltas, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+def move(deltas: Deltas, old: Mapping[Any, Any] | None, new: Mapping[Any, Any] | None) -> None:
     """Record that an execution changed from `old` to `new` (None: did not exist / gone)."""
     if old is not None:
         entry = deltas.setdefault(key_of(old), [0, 0.0])
@@ -57,8 +56,13 @@ def move(deltas: Deltas, old: Mapping[str, Any] | None, new: Mapping[str, Any] |
 
 
 def apply_deltas(conn: Connection, deltas: Deltas) -> None:
-    """Add the deltas to the totals (rows that net to nothing are skipped)."""
-    for key, (count, cost) in deltas.items():
+    """Add the deltas to the totals (rows that net to nothing are skipped).
+
+    Keys go in sorted order, so two transactions moving executions between the same two
+    rows lock them in the same order (no deadlock on PostgreSQL).
+    """
+    for key in sorted(deltas):
+        count, cost = deltas[key]
         if count == 0 and cost == 0.0:
             continue
         upsert(
@@ -102,6 +106,22 @@ def _whole_days(since: datetime | None, until: datetime | None) -> tuple[date | 
     return first, end
 
 
+def _tally(status: ColumnElement[str], count: ColumnElement[Any], cost: ColumnElement[Any]) -> Select[Any]:
+    """total, completed, failed, running and cost in one row, without GROUP BY.
+
+    Without GROUP BY, SQLite's planner keeps to the started_at range instead of walking
+    the status index for its order.
+    """
+
+    def of(*names: str) -> ColumnElement[Any]:
+        return func.coalesce(func.sum(case((status.in_(names), count), else_=0)), 0)
+
+    return select(
+        func.coalesce(func.sum(count), 0), of("completed"), of("failed"), of(*RUNNING),
+        func.coalesce(func.sum(cost), 0.0),
+    )
+
+
 def summarize(
     conn: Connection,
     *,
@@ -114,7 +134,12 @@ def summarize(
     exact_only: bool,
 ) -> Summary:
     """The summary; `other_where` holds every filter but the dates as conditions on `executions`."""
-    per_status: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    totals = [0, 0, 0, 0, 0.0]
+
+    def add(query: Select[Any]) -> None:
+        row = conn.execute(query).one()
+        for i, value in enumerate(row):
+            totals[i] += value or 0
 
     def exact(low: datetime | None, high: datetime | None) -> None:
         # Only the tightest bounds go in, so the index range is exactly the rows counted.
@@ -123,19 +148,12 @@ def summarize(
             bounds.append(_E.c.started_at >= low)
         if high is not None:
             bounds.append(_E.c.started_at < high)
-        query = (
-            select(_E.c.status, func.count(), func.coalesce(func.sum(_E.c.total_cost_usd), 0.0))
-            .where(*other_where, *bounds)
-            .group_by(_E.c.status)
-        )
-        for status, count, cost in conn.execute(query):
-            per_status[status][0] += count
-            per_status[status][1] += cost or 0.0
+        add(_tally(_E.c.status, literal(1), _E.c.total_cost_usd).where(*other_where, *bounds))
 
     first, end = _whole_days(since, until)
     if exact_only or (first is not None and end is not None and first >= end):
         exact(since, until)
-        return _summary(per_status)
+        return _summary(totals)
 
     stat_where: list[ColumnElement[bool]] = []
     if first is not None:
@@ -148,32 +166,23 @@ def summarize(
         stat_where.append(_S.c.workflow_name == workflow)
     if deployment_id is not None:
         stat_where.append(_S.c.deployment_id == deployment_id)
-    query = select(_S.c.status, func.sum(_S.c.executions), func.sum(_S.c.cost_usd))
-    if stat_where:
-        query = query.where(*stat_where)
-    query = query.group_by(_S.c.status)
-    for status, count, cost in conn.execute(query):
-        per_status[status][0] += count or 0
-        per_status[status][1] += cost or 0.0
+    add(_tally(_S.c.status, _S.c.executions, _S.c.cost_usd).where(*stat_where))
     # The partial days at the ends.
     if since is not None and first is not None and since < _midnight(first):
         exact(since, _midnight(first))
     if until is not None and end is not None and until > _midnight(end):
         exact(_midnight(end), until)
-    return _summary(per_status)
+    return _summary(totals)
 
 
-def _summary(per_status: Mapping[str, list[float]]) -> Summary:
-    def count(*names: str) -> int:
-        return int(sum(per_status[name][0] for name in names if name in per_status))
-
-    total = int(sum(entry[0] for entry in per_status.values()))
-    cost = float(sum(entry[1] for entry in per_status.values()))
+def _summary(totals: list[Any]) -> Summary:
+    total, completed, failed, running, cost = totals
     # Float deltas (add then subtract) leave dust like 1e-17; cents never need it.
+    cost = round(float(cost), 9)
     return Summary(
-        total=total,
-        completed=count("completed"),
-        failed=count("failed"),
-        running=count(*RUNNING),
-        total_cost_usd=round(cost, 9) + 0.0 if abs(cost) > 1e-9 else 0.0,
+        total=int(total),
+        completed=int(completed),
+        failed=int(failed),
+        running=int(running),
+        total_cost_usd=cost if abs(cost) > 1e-9 else 0.0,
     )

@@ -15,18 +15,18 @@ from sqlalchemy import insert, select, update
 from cagents.errors import NotFoundError, StoreError
 from cagents.store.models import ChatMessage, ChatSession, utcnow
 from cagents.store.records import decode_json, encode_json, iso
-from cagents.store.repositories._base import Repository
+from cagents.store.repositories._base import Repository, inserted_id, table_of
 from cagents.store.repositories._checks import check_choice, check_int, check_text
 
 __all__ = ["CHAT_STATUSES", "ChatRepository"]
 
 CHAT_STATUSES = ("active", "completed", "abandoned")
-_CS = ChatSession.__table__
-_CM = ChatMessage.__table__
+_CS = table_of(ChatSession)
+_CM = table_of(ChatMessage)
 _UNSET: Any = object()
 
 
-def _session(row: Mapping[str, Any]) -> dict[str, Any]:
+def _session(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "session_id": row["session_id"],
         "user_identifier": row["user_identifier"],
@@ -37,7 +37,7 @@ def _session(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _message(row: Mapping[str, Any]) -> dict[str, Any]:
+def _message(row: Mapping[Any, Any]) -> dict[str, Any]:
     corrupt: list[str] = []
     metadata = decode_json(row["message_metadata"], "metadata", corrupt)
     return {
@@ -137,7 +137,7 @@ class ChatRepository(Repository):
             if touched.rowcount == 0:
                 raise NotFoundError("chat session", session_id)
             result = conn.execute(insert(_CM), values)
-            message_id = int(result.inserted_primary_key[0])
+            message_id = inserted_id(result)
         return _message({"id": message_id, **values})
 
     def messages(self, session_id: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,15 +12,15 @@ from sqlalchemy import delete, select, update
 from cagents.errors import NotFoundError
 from cagents.store.models import Deployment, utcnow
 from cagents.store.records import DeploymentRecord, decode_json, encode_json
-from cagents.store.repositories._base import Repository, upsert
+from cagents.store.repositories._base import Repository, table_of, upsert
 from cagents.store.repositories._checks import check_int, check_text
 
 __all__ = ["DeploymentRepository"]
 
-_D = Deployment.__table__
+_D = table_of(Deployment)
 
 
-def _record(row: Mapping[str, Any], now: datetime) -> DeploymentRecord:
+def _record(row: Mapping[Any, Any], now: datetime) -> DeploymentRecord:
     corrupt: list[str] = []
     age = (now - row["last_heartbeat"]).total_seconds()
     return DeploymentRecord(
@@ -106,7 +107,7 @@ class DeploymentRepository(Repository):
             raise NotFoundError("deployment", deployment_id)
         return _record(row, utcnow())
 
-    def list(self, *, alive: bool | None = None) -> list[DeploymentRecord]:
+    def list(self, *, alive: bool | None = None) -> builtins.list[DeploymentRecord]:
         """Newest registration first; `alive` keeps only the live (True) or dead (False) ones."""
         query = select(_D).order_by(_D.c.registered_at.desc(), _D.c.deployment_id)
         with self._db.read() as conn:
@@ -123,7 +124,7 @@ class DeploymentRepository(Repository):
             if result.rowcount == 0:
                 raise NotFoundError("deployment", deployment_id)
 
-    def cleanup_expired(self) -> list[str]:
+    def cleanup_expired(self) -> builtins.list[str]:
         """Remove the deployments whose heartbeat is older than their TTL; returns their ids."""
         with self._db.write() as conn:
             rows = conn.execute(select(_D.c.deployment_id, _D.c.last_heartbeat, _D.c.ttl_seconds)).all()

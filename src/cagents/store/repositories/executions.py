@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,16 +31,18 @@ from cagents.store.records import (
     to_utc_naive,
 )
 from cagents.store.repositories import _stats
-from cagents.store.repositories._base import Repository
+from cagents.store.repositories._base import Repository, table_of
 from cagents.store.repositories._checks import check_choice, check_int, check_text
 
 if TYPE_CHECKING:
     from cagents.store.repositories.states import StateRepository
 
-__all__ = ["ExecutionRepository", "MAX_PAGE"]
+__all__ = ["MAX_PAGE", "ExecutionRepository"]
 
 MAX_PAGE = 1000
-_E = Execution.__table__
+_E = table_of(Execution)
+_COLUMN_NAMES = frozenset(c.name for c in _E.c)
+_NO_FILTERS = ExecutionFilters()
 _JSON = frozenset({"inputs", "outputs", "bottleneck_info", "waiting_for"})
 _TIMES = frozenset({"started_at", "completed_at"})
 _STAT_COLUMNS = ("id", "started_at", "workflow_name", "status", "deployment_id", "total_cost_usd")
@@ -47,7 +50,7 @@ _ACTIVE = ("running", "pending")
 _CHUNK = 500
 
 
-def _record(row: Mapping[str, Any]) -> ExecutionRecord:
+def _record(row: Mapping[Any, Any]) -> ExecutionRecord:
     corrupt: list[str] = []
     decoded = {name: decode_json(row[name], name, corrupt) for name in sorted(_JSON)}
     return ExecutionRecord(
@@ -208,11 +211,11 @@ class ExecutionRepository(Repository):
         """Set any columns; dict values are JSON-encoded; the totals follow."""
         if "id" in fields:
             raise StoreError("the id of an execution cannot change")
-        unknown = sorted(set(fields) - set(_E.c.keys()))
+        unknown = sorted(set(fields) - _COLUMN_NAMES)
         if unknown:
             raise StoreError(
                 f"executions have no column {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(c for c in _E.c.keys() if c != 'id')}"
+                f"known: {', '.join(c.name for c in _E.c if c.name != 'id')}"
             )
         values = self._encode(id, fields)
         with self._db.write() as conn:
@@ -300,7 +303,7 @@ class ExecutionRepository(Repository):
 
     def list(
         self,
-        filters: ExecutionFilters = ExecutionFilters(),
+        filters: ExecutionFilters = _NO_FILTERS,
         *,
         limit: int = 50,
         cursor: str | None = None,
@@ -327,7 +330,7 @@ class ExecutionRepository(Repository):
             next_cursor = encode_cursor(last.started_at, last.id)
         return Page(items=items, next_cursor=next_cursor)
 
-    def summary(self, filters: ExecutionFilters = ExecutionFilters()) -> Summary:
+    def summary(self, filters: ExecutionFilters = _NO_FILTERS) -> Summary:
         """Totals over the filtered executions, from the day totals where the filters allow."""
         statuses = _statuses(filters.status)
         with self._db.read() as conn:
@@ -342,9 +345,9 @@ class ExecutionRepository(Repository):
                 exact_only=bool(filters.text),
             )
 
-    def workflows(self) -> list[str]:
+    def workflows(self) -> builtins.list[str]:
         """Names of the workflows that have executions, sorted (the filter dropdown)."""
-        stats = ExecutionStat.__table__
+        stats = table_of(ExecutionStat)
         query = (
             select(stats.c.workflow_name)
             .where(stats.c.executions > 0)
@@ -385,7 +388,7 @@ class ExecutionRepository(Repository):
             created_at=created_at,
         )
 
-    def states(self, execution_id: str) -> list[StateRecord]:
+    def states(self, execution_id: str) -> builtins.list[StateRecord]:
         """The checkpoints of an execution, oldest first."""
         return self._states.states(execution_id)
 

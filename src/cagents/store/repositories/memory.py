@@ -9,12 +9,12 @@ from sqlalchemy import insert, select
 
 from cagents.store.models import MemoryRecord, utcnow
 from cagents.store.records import decode_json, encode_json
-from cagents.store.repositories._base import Repository
+from cagents.store.repositories._base import Repository, table_of
 from cagents.store.repositories._checks import check_int, check_text
 
 __all__ = ["MemoryRepository"]
 
-_M = MemoryRecord.__table__
+_M = table_of(MemoryRecord)
 _log = logging.getLogger("cagents.store")
 
 

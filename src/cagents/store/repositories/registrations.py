@@ -10,15 +10,15 @@ from sqlalchemy import delete, select
 from cagents.errors import NotFoundError
 from cagents.store.models import WorkflowRegistration, utcnow
 from cagents.store.records import decode_json, encode_json, iso
-from cagents.store.repositories._base import Repository, upsert
+from cagents.store.repositories._base import Repository, table_of, upsert
 from cagents.store.repositories._checks import check_text
 
 __all__ = ["WorkflowRegistrationRepository"]
 
-_R = WorkflowRegistration.__table__
+_R = table_of(WorkflowRegistration)
 
 
-def _registration(row: Mapping[str, Any]) -> dict[str, Any]:
+def _registration(row: Mapping[Any, Any]) -> dict[str, Any]:
     corrupt: list[str] = []
     return {
         "workflow_name": row["workflow_name"],

@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 
 from cagents.errors import NotFoundError, StoreError
 from cagents.store.models import SessionState, utcnow
-from cagents.store.repositories._base import Repository, upsert
+from cagents.store.repositories._base import Repository, table_of, upsert
 from cagents.store.repositories._checks import check_text
 
 __all__ = ["SessionStateRepository"]
 
-_SS = SessionState.__table__
+_SS = table_of(SessionState)
 
 
 class SessionStateRepository(Repository):

@@ -22,14 +22,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from cagents.errors import NotFoundError, StoreError
 from cagents.store.models import Execution, ExecutionState, utcnow
 from cagents.store.records import StateRecord, decode_json, encode_json, to_utc_naive
-from cagents.store.repositories._base import Repository
+from cagents.store.repositories._base import Repository, inserted_id, table_of
 from cagents.store.repositories._checks import check_text
 from cagents.store.repositories._sqlite_writer import ThreadConnections
 
 __all__ = ["StateRepository"]
 
-_S = ExecutionState.__table__
-_E = Execution.__table__
+_S = table_of(ExecutionState)
+_E = table_of(Execution)
 _INSERT = insert(_S)
 _COLUMNS = (
     "execution_id", "node_id", "state_data", "created_at", "step",
@@ -46,7 +46,7 @@ def _sqlite_time(value: datetime) -> str:
     return text if value.microsecond else text + ".000000"
 
 
-def _record(row: Mapping[str, Any]) -> StateRecord:
+def _record(row: Mapping[Any, Any]) -> StateRecord:
     corrupt: list[str] = []
     state = decode_json(row["state_data"], "state_data", corrupt)
     resume = decode_json(row["resume_data"], "resume_data", corrupt)
@@ -88,10 +88,10 @@ class StateRepository(Repository):
                 f"got {type(state_data).__name__}"
             )
         check_text("node_id", node_id, 200)
-        state_text = encode_json(state_data, f"the state after node '{node_id}'")
-        resume_text = encode_json(resume_data, f"the resume data after node '{node_id}'")
+        state_text = encode_json(state_data, f"the state after node '{node_id}'", fast=True)
+        resume_text = encode_json(resume_data, f"the resume data after node '{node_id}'", fast=True)
         created = to_utc_naive(created_at) if created_at else utcnow()
-        if self._db.is_sqlite:
+        if self._db.is_sqlite_file:
             values = (execution_id, node_id, state_text, _sqlite_time(created), step,
                       duration_seconds, tokens, cost_usd, resume_text)
             try:
@@ -105,7 +105,7 @@ class StateRepository(Repository):
                 result = conn.execute(_INSERT, params)
             except IntegrityError as exc:
                 raise self._insert_error(exc, execution_id) from exc
-            return int(result.inserted_primary_key[0])
+            return inserted_id(result)
 
     @cached_property
     def _sqlite(self) -> ThreadConnections:

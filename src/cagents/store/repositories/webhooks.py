@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from cagents.errors import NotFoundError
 from cagents.store.models import WebhookEvent, utcnow
 from cagents.store.records import iso
-from cagents.store.repositories._base import Repository
+from cagents.store.repositories._base import Repository, dialect_insert, table_of
 from cagents.store.repositories._checks import check_text
 
 __all__ = ["WebhookEventRepository"]
 
-_W = WebhookEvent.__table__
+_W = table_of(WebhookEvent)
 
 
 class WebhookEventRepository(Repository):
@@ -33,7 +33,11 @@ class WebhookEventRepository(Repository):
         }
         with self._db.write() as conn:
             if conn.dialect.name in ("sqlite", "postgresql"):
-                stmt = self._insert_ignore(conn.dialect.name).values(**values)
+                stmt = (
+                    dialect_insert(conn.dialect.name, _W)
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .values(**values)
+                )
                 if conn.dialect.name == "sqlite":  # exact rowcount; RETURNING needs SQLite 3.35
                     return conn.execute(stmt).rowcount == 1
                 return conn.execute(stmt.returning(_W.c.id)).first() is not None
@@ -56,11 +60,3 @@ class WebhookEventRepository(Repository):
             "execution_id": row["execution_id"],
             "received_at": iso(row["received_at"]),
         }
-
-    @staticmethod
-    def _insert_ignore(dialect: str) -> Any:
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        return dialect_insert(_W).on_conflict_do_nothing(index_elements=["idempotency_key"])
