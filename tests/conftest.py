@@ -12,6 +12,9 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """Every test gets its own workbench home and no provider keys from the developer's shell."""
     home = tmp_path_factory.mktemp("cagents-home")
     monkeypatch.setenv("CAGENTS_HOME", str(home))
+    # MLflow tracing costs an import of seconds: tests that trace turn it on themselves.
+    monkeypatch.setenv("CAGENTS_TRACING", "off")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     for name in (
         "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
         "OPENROUTER_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",

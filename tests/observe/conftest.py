@@ -16,6 +16,12 @@ MLFLOW_WARNINGS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _tracing_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root conftest turns tracing off for speed; these tests are about tracing."""
+    monkeypatch.delenv("CAGENTS_TRACING", raising=False)
+
+
 @pytest.fixture(scope="module")
 def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite tracking store per test module (creating its tables takes seconds)."""

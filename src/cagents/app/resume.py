@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cagents.app.recorder import checkpoint_from_state
 from cagents.app.recovery import recover_interrupted
 from cagents.app.runs import drive, spec_from_snapshot
+from cagents.app.tracing import with_tracer
 from cagents.engine._sync import run_sync
 from cagents.errors import ExecutionError
 
@@ -46,6 +47,7 @@ async def aresume_execution(
     spec = spec_from_snapshot(record)
     last = await asyncio.to_thread(workbench.db.executions.last_state, execution_id)
     checkpoint = checkpoint_from_state(last) if last is not None else _first_checkpoint(spec, record)
+    subscribers = with_tracer(workbench, spec, subscribers, env=env, deployment_id=record.deployment_id)
     run = Run(spec, recorder=workbench.recorder, subscribers=subscribers, env=env, stream=stream,
               checkpoint=checkpoint)
     handle = RunHandle(run)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from cagents.app.tracing import with_tracer
 from cagents.engine._sync import run_sync
 from cagents.errors import ExecutionError
 
@@ -86,8 +87,10 @@ def start_workflow(
     from cagents.engine import RunHandle
     from cagents.engine.runner import Run
 
+    spec = load_workflow(source)
+    subscribers = with_tracer(workbench, spec, subscribers, env=env, deployment_id=deployment_id)
     run = Run(
-        load_workflow(source), inputs, recorder=workbench.recorder, subscribers=subscribers, env=env,
+        spec, inputs, recorder=workbench.recorder, subscribers=subscribers, env=env,
         stream=stream, coerce_inputs=coerce_inputs, execution_id=execution_id, retry_of=retry_of,
         deployment_id=deployment_id,
     )

@@ -91,6 +91,7 @@ class Workbench:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(self.heartbeat_seconds + 15)
+        _flush_traces()  # traces of this process's runs land (and their ids on the rows) first
         self.db.close()
 
     def __enter__(self) -> Workbench:
@@ -181,3 +182,14 @@ class Workbench:
             with self.db.read() as conn:
                 asked.extend(conn.execute(query).scalars())
         return asked
+
+
+def _flush_traces(timeout: float = 60.0) -> None:
+    """Wait for the background MLflow export, if this process traced anything."""
+    import sys
+
+    if "cagents.observe.tracer" not in sys.modules:
+        return
+    from cagents.observe import flush_traces
+
+    flush_traces(timeout)

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cagents.engine.events import Event
@@ -57,7 +57,6 @@ class Job:
     secrets: set[str]
     env: Mapping[str, str] | None
     done: Callable[[TraceResult], None]
-    submitted: float = field(default_factory=time.monotonic)
 
 
 class _Problem(Exception):
@@ -74,6 +73,7 @@ class _Exporter:
         self._mlflow_failures: _FailureLog | None = None
         self._experiments: dict[tuple[str, str], str] = {}
         self._reachable: dict[str, float] = {}
+        self._finished: set[int] = set()  # ids of the current batch's jobs already reported
 
     # ---- caller side (cheap) ------------------------------------------------------------
     def submit(self, job: Job) -> None:
@@ -116,6 +116,7 @@ class _Exporter:
             self._write_batch(batch)
 
     def _write_batch(self, batch: list[Job]) -> None:
+        self._finished.clear()
         written: list[tuple[Job, TraceResult]] = []
         for job in batch:
             try:
@@ -128,8 +129,16 @@ class _Exporter:
                 self._finish(job, TraceResult(job.events[0].execution_id, None,
                                               f"trace not written: {_short(error)}",
                                               tracking_uri=job.settings.tracking_uri))
-        if written:
+        if not written:
+            return
+        try:
             self._confirm(written)
+        except Exception as error:  # e.g. MLflow's flush failed: say so rather than hang waiters
+            _log.debug("trace confirmation failed", exc_info=True)
+            for job, result in written:
+                if id(job) not in self._finished:
+                    self._finish(job, replace(result, trace_id=None,
+                                              problem=f"trace not confirmed: {_short(error)}"))
 
     def _write(self, job: Job) -> TraceResult:
         from cagents.observe._plan import plan_trace
@@ -174,6 +183,7 @@ class _Exporter:
 
             redactor = Redactor(secret_values(os.environ, job.env, extra=job.secrets))
             result = replace(result, problem=redactor.text(result.problem))
+        self._finished.add(id(job))
         try:
             job.done(result)
         except Exception:
