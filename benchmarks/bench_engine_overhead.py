@@ -158,7 +158,7 @@ async def compare(ours: Any, theirs: Any) -> tuple[float, float]:
     await theirs()  # warm up both
     t_ours = t_theirs = 0.0
     # Interleave rounds so that background load hits both sides alike.
-    rounds = [(await median_time(ours, REPEAT), await median_time(theirs, REPEAT)) for _ in range(3)]
+    rounds = [(await median_time(ours, REPEAT), await median_time(theirs, REPEAT)) for _ in range(5)]
     t_ours = min(r[0] for r in rounds)
     t_theirs = min(r[1] for r in rounds)
     return t_ours, t_theirs

@@ -146,6 +146,7 @@ class Run:
         self._timed_out = False
         self._metric_snap: dict[str, dict[str, Any]] = {}
         self._node_cache: dict[Any, Any] = {}  # per-run: resolved tools and tool contexts
+        self._final: RunResult | None = None
         self._loop_nodes = frozenset(n for n, e in spec.graph.out.items() if e.loop is not None)
         self._tokens = checkpoint.tokens if checkpoint else 0
         self._cost = checkpoint.cost_usd if checkpoint else 0.0
@@ -285,6 +286,9 @@ class Run:
         return StepResult(self._pos.step, runnable, changes, self.status, self.next_nodes)
 
     def result(self) -> RunResult:
+        final = self._final
+        if final is not None and final.status == self.status:
+            return final  # a finished run does not change: built once, in _record_end
         total_tokens, total_cost = self._totals()
         return RunResult(
             execution_id=self.execution_id,
@@ -740,7 +744,10 @@ class Run:
 
     async def _record_end(self) -> None:
         self._disarm_deadline()
+        self._final = None
         result = self.result()
+        if self.status in TERMINAL:
+            self._final = result
         await self.recorder.finished(
             RunSummary(
                 execution_id=self.execution_id,

@@ -70,7 +70,10 @@ def initial_state(spec: WorkflowSpec, inputs: Mapping[str, Any], *, coerce: bool
             if found:
                 problems[name] = "; ".join(found)
                 continue
-            state[name] = value
+            try:
+                state[name] = json_copy(value)  # the caller keeps its own objects
+            except (TypeError, ValueError) as error:
+                problems[name] = f"not JSON data: {error}"
         elif field_spec.required:
             problems[name] = f"required input missing ({spec_type})"
         elif field_spec.default is not None:
@@ -79,10 +82,7 @@ def initial_state(spec: WorkflowSpec, inputs: Mapping[str, Any], *, coerce: bool
             state[name] = None
     if problems:
         raise InputError(problems)
-    try:
-        return json_copy(state)
-    except (TypeError, ValueError) as error:
-        raise InputError({"inputs": f"not JSON data: {error}"}) from None
+    return state
 
 
 def check_writes(spec: WorkflowSpec, node_id: str, writes: Mapping[str, Any]) -> dict[str, Any]:
