@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import DateTime, bindparam, text
 
 from cagents.errors import NotFoundError, StoreError
 from cagents.store import Database
@@ -27,7 +27,10 @@ def age(db: Database, id: str, seconds: float) -> None:
     """Move a heartbeat into the past, as if the service had gone quiet."""
     with db.write() as conn:
         conn.execute(
-            text("UPDATE deployments SET last_heartbeat = :t WHERE deployment_id = :id"),
+            # Typed parameter: SQLAlchemy formats the time itself, whatever global sqlite3
+            # datetime adapter another library (nbformat) may have registered.
+            text("UPDATE deployments SET last_heartbeat = :t WHERE deployment_id = :id").bindparams(
+                bindparam("t", type_=DateTime)),
             {"t": utcnow() - timedelta(seconds=seconds), "id": id},
         )
 

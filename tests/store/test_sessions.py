@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import DateTime, bindparam, text
 
 from cagents.errors import NotFoundError
 from cagents.store import Database
@@ -20,7 +20,10 @@ def run(db: Database, *ids: str) -> None:
 def age_owner(db: Database, owner: str, seconds: float) -> None:
     with db.write() as conn:
         conn.execute(
-            text("UPDATE session_state SET heartbeat_at = :t WHERE owner_id = :o"),
+            # Typed parameter: SQLAlchemy formats the time itself, whatever global sqlite3
+            # datetime adapter another library (nbformat) may have registered.
+            text("UPDATE session_state SET heartbeat_at = :t WHERE owner_id = :o").bindparams(
+                bindparam("t", type_=DateTime)),
             {"t": utcnow() - timedelta(seconds=seconds), "o": owner},
         )
 
