@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed, 2 usage, 130 interrupted)."""
     _tolerate_narrow_encodings()
+    # The command line shows our progress; MLflow's own INFO lines (table creation, queue
+    # flushing) would only interleave with it.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     try:
         parser = build_parser()
         try:
