@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from cagents.config.providers import PROVIDER_INFO
+
 __all__ = [
     "Edge",
     "ExecutionSettings",
@@ -57,7 +59,7 @@ __all__ = [
 
 START = "START"
 END = "END"
-PROVIDERS = ("openai", "azure", "ollama", "google", "anthropic", "openrouter", "simulator")
+PROVIDERS = tuple(PROVIDER_INFO)
 NodeKind = Literal["llm", "code", "tool", "human"]
 
 _X_KEYS = {"patternProperties": {"^x-": {}}}

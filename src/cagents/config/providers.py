@@ -22,11 +22,15 @@ class ProviderInfo:
     key_envs: tuple[str, ...]  # alternatives, first found wins; empty: no key needed
     default_model: str
 
+    @property
+    def needs_key(self) -> bool:
+        return bool(self.key_envs)
+
 
 PROVIDER_INFO: dict[str, ProviderInfo] = {
     info.name: info
     for info in (
-        ProviderInfo("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",), "gpt-4o-mini"),
+        ProviderInfo("openai", None, ("OPENAI_API_KEY",), "gpt-4o-mini"),  # the SDK's default URL
         ProviderInfo("azure", None, ("AZURE_OPENAI_API_KEY",), "gpt-4o-mini"),
         ProviderInfo("ollama", "http://127.0.0.1:11434/v1", (), "llama3.1"),
         ProviderInfo(

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
+from cagents.config.providers import PROVIDER_INFO, ProviderInfo
 from cagents.errors import LLMError
 
 __all__ = [
@@ -55,35 +56,8 @@ class LLMSettings:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
-class ProviderInfo:
-    """How to reach one provider through its OpenAI-compatible endpoint."""
-
-    name: str
-    base_url: str | None
-    key_envs: tuple[str, ...]
-    default_model: str
-
-    @property
-    def needs_key(self) -> bool:
-        return bool(self.key_envs)
-
-
-PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType({
-    info.name: info
-    for info in (
-        ProviderInfo("openai", None, ("OPENAI_API_KEY",), "gpt-4o-mini"),
-        ProviderInfo("azure", None, ("AZURE_OPENAI_API_KEY",), "gpt-4o-mini"),
-        ProviderInfo("ollama", "http://127.0.0.1:11434/v1", (), "llama3.1"),
-        ProviderInfo("google", "https://generativelanguage.googleapis.com/v1beta/openai/",
-                     ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "gemini-2.0-flash"),
-        ProviderInfo("anthropic", "https://api.anthropic.com/v1/", ("ANTHROPIC_API_KEY",),
-                     "claude-3-5-haiku-latest"),
-        ProviderInfo("openrouter", "https://openrouter.ai/api/v1", ("OPENROUTER_API_KEY",),
-                     "openai/gpt-4o-mini"),
-        ProviderInfo("simulator", None, (), "simulator"),
-    )
-})
+#: The provider table of the workflow language (one table for validation and calls).
+PROVIDERS: Mapping[str, ProviderInfo] = MappingProxyType(PROVIDER_INFO)
 
 
 @dataclass(frozen=True)
