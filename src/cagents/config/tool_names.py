@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["BUILTIN_TOOLS", "TOOL_ALIASES", "UNSAFE_TOOLS", "canonical_tool_name", "is_reference"]
+__all__ = [
+    "BUILTIN_TOOLS",
+    "TOOL_ALIASES",
+    "TOOL_ENV_KEYS",
+    "UNSAFE_TOOLS",
+    "canonical_tool_name",
+    "is_reference",
+]
 
 #: Built-in tools, safe by default (network and file tools still refuse what is not allowed).
 BUILTIN_TOOLS: frozenset[str] = frozenset(
@@ -41,6 +48,10 @@ TOOL_ALIASES: dict[str, str] = {
     "file_glob": "glob_files",
     "file_move": "move_file",
 }
+
+#: API keys built-in tools need (alternatives in one tuple), listed by validation and used
+#: by the tools themselves.
+TOOL_ENV_KEYS: dict[str, tuple[str, ...]] = {"web_search": ("TAVILY_API_KEY", "SERPER_API_KEY")}
 
 _REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 

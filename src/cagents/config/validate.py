@@ -23,6 +23,7 @@ from cagents.config.templates import TemplateError, parse_template
 from cagents.config.tool_names import (
     BUILTIN_TOOLS,
     TOOL_ALIASES,
+    TOOL_ENV_KEYS,
     UNSAFE_TOOLS,
     canonical_tool_name,
     is_reference,
@@ -32,8 +33,6 @@ from cagents.errors import ConfigIssue
 
 __all__ = ["EnvRequirement", "Checked", "check_workflow"]
 
-#: API keys each built-in tool needs (alternatives in one tuple).
-TOOL_ENV_KEYS: dict[str, tuple[str, ...]] = {"web_search": ("TAVILY_API_KEY", "SERPER_API_KEY")}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from cagents.config.tool_names import TOOL_ENV_KEYS
 from cagents.tools.context import ToolContext
 from cagents.tools.fetcher import guarded_fetch
 from cagents.tools.htmltext import html_to_text
@@ -212,7 +213,7 @@ async def fetch_url(url: str, *, ctx: ToolContext) -> dict[str, Any]:
     return result
 
 
-_SEARCH_KEYS = (("TAVILY_API_KEY", "SERPER_API_KEY"),)
+_SEARCH_KEYS = (TOOL_ENV_KEYS["web_search"],)
 
 TOOLS: tuple[Tool, ...] = (
     tool_from_function(web_search, env_keys=_SEARCH_KEYS),
