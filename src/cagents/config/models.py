@@ -298,6 +298,12 @@ class Route(_Model):
         return self.logic.strip() == "default"
 
 
+def _state_field(name: str) -> str:
+    """A field named `x` or `state.x` in loop and map settings: the field's own name."""
+    name = name.strip()
+    return name[6:] if name.startswith("state.") else name
+
+
 class Loop(_Model):
     """Run the `from` node again until `condition_field` is true, at most `max_iterations` times."""
 
@@ -310,8 +316,7 @@ class Loop(_Model):
 
     @property
     def field_name(self) -> str:
-        name = self.condition_field.strip()
-        return name[6:] if name.startswith("state.") else name
+        return _state_field(self.condition_field)
 
 
 class Parallel(_Model):
@@ -322,18 +327,13 @@ class Parallel(_Model):
     collect_field: str
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
 
-    @staticmethod
-    def _strip(name: str) -> str:
-        name = name.strip()
-        return name[6:] if name.startswith("state.") else name
-
     @property
     def items_name(self) -> str:
-        return self._strip(self.items_field)
+        return _state_field(self.items_field)
 
     @property
     def collect_name(self) -> str:
-        return self._strip(self.collect_field)
+        return _state_field(self.collect_field)
 
 
 def _one_or_many(value: Any) -> str:

@@ -532,11 +532,9 @@ class _Checker:
                          "after the map the run continues from the target's single `to`")
         cycle = graph.unbounded_cycle()
         if cycle and self.config.execution.max_steps is None:
-            first = cycle[0]
             e = next(k for k, edge in enumerate(self.config.edges) if edge.from_ == cycle[-2])
             self.add(("edges", e), "cycle " + " -> ".join(cycle) + " has no bound",
                      "make the back edge a loop edge with max_iterations, or set config.execution.max_steps")
-            del first
         for node_id, edge in graph.out.items():
             # A fan-out that cannot reach END has no join; it is reported above.
             if edge.kind == "fanout" and node_id in graph.reaches_end:

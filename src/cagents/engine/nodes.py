@@ -20,10 +20,7 @@ from cagents.config.templates import TemplateError, parse_template
 from cagents.engine.events import Event, TokenStreamed, ToolCalled
 from cagents.errors import ExecutionError, LLMError, NodeError, ToolError
 
-__all__ = ["NodeOutcome", "NodeContext", "human_prompt", "run_node", "render_variables", "WAITING"]
-
-WAITING = object()
-
+__all__ = ["NodeOutcome", "NodeContext", "human_prompt", "run_node", "render_variables"]
 
 @dataclass(slots=True)
 class NodeOutcome:

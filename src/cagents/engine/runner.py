@@ -246,7 +246,7 @@ class Run:
         self._pos.waiting.remove(node_id)
         self.status = "running"
         self.waiting_for = None
-        await self._finish_node(node_id, NodeOutcome(writes=writes), 0.0, changes, step_nodes=[])
+        await self._finish_node(node_id, NodeOutcome(writes=writes), 0.0, changes)
         if not self._pos.frontier:
             await self._complete()
         return StepResult(self._pos.step, [node_id], changes, self.status, self.next_nodes)
@@ -481,7 +481,7 @@ class Run:
                 raise
             finally:
                 self._tasks.discard(current)
-            await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
+            await self._finish_node(node_id, outcome, duration, changes)
             return
         loop = asyncio.get_running_loop()
         finished: collections.deque[tuple[str, asyncio.Task[Any]]] = collections.deque()
@@ -514,7 +514,7 @@ class Run:
                 if error is not None:
                     raise error
                 outcome, duration = task.result()
-                await self._finish_node(node_id, outcome, duration, changes, step_nodes=runnable)
+                await self._finish_node(node_id, outcome, duration, changes)
         except asyncio.CancelledError:
             if self._cancel_requested:
                 raise _Cancelled() from None
@@ -534,7 +534,6 @@ class Run:
         outcome: NodeOutcome,
         duration: float,
         changes: dict[str, tuple[Any, Any]],
-        step_nodes: list[str],
     ) -> None:
         if outcome.waiting:
             if node_id not in self._pos.waiting:
