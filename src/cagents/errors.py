@@ -22,6 +22,7 @@ __all__ = [
     "ToolError",
     "StoreError",
     "NotFoundError",
+    "RequestError",
 ]
 
 
@@ -161,6 +162,20 @@ class StoreError(CagentsError):
     """The database refused or cannot be used (locked, newer schema, unreachable)."""
 
     http_status = 503
+
+
+class RequestError(CagentsError):
+    """A request to a host (REST body, query, magic arguments) is malformed; names the field."""
+
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 400):
+        self.field = field
+        self.http_status = status
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": "RequestError", "message": str(self), "field": self.field}
 
 
 class NotFoundError(CagentsError):

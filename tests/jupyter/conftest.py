@@ -27,3 +27,19 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def jp_server_config(mlflow_store: str) -> dict[str, Any]:
     """Enable the extension exactly as `jupyter-config/jupyter_server_config.d/cagents.json` does."""
     return {"ServerApp": {"jpserver_extensions": {"cagents.jupyter": True}}}
+
+
+@pytest.fixture
+def api(jp_fetch: Any, jp_asyncio_loop: Any, jp_serverapp: Any, jp_base_url: str) -> Any:
+    """The REST API of the server under test (see `support.rest_api.Api`)."""
+    from support import rest_api
+
+    base = f"http://127.0.0.1:{jp_serverapp.port}{jp_base_url}"
+    return rest_api.Api(jp_fetch, jp_asyncio_loop, base, jp_serverapp.identity_provider.token)
+
+
+@pytest.fixture
+def runtime(jp_serverapp: Any) -> Any:
+    """The extension's `ServerRuntime` (its workbench, live runs and deployment token)."""
+    (app,) = jp_serverapp.extension_manager.extension_apps["cagents.jupyter"]
+    return app.runtime

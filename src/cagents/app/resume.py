@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cagents.engine.events import Subscriber
     from cagents.store import ExecutionRecord
 
-__all__ = ["aresume_execution", "resume_execution", "RESUMABLE"]
+__all__ = ["aresume_execution", "check_resumable", "resume_execution", "RESUMABLE"]
 
 #: Statuses an execution can be resumed from.
 RESUMABLE = ("interrupted", "waiting")
@@ -83,6 +83,19 @@ def resume_execution(
     """The plain twin of `aresume_execution`."""
     return run_sync(aresume_execution(workbench, execution_id, values, env=env, subscribers=subscribers,
                                       stream=stream))
+
+
+async def check_resumable(
+    workbench: Workbench, execution_id: str, values: Mapping[str, Any] | None = None
+) -> ExecutionRecord:
+    """Refuse (ExecutionError, NotFoundError) a resume that cannot start, before starting it:
+    a host that runs it in the background answers the refusal to its caller."""
+    record = await _resumable(workbench, execution_id)
+    if record.status == "waiting" and values is None:
+        raise ExecutionError(_needs_values(execution_id, record.waiting_for or {}))
+    if record.status != "waiting" and values is not None:
+        raise ExecutionError(f"execution {execution_id} is not waiting for input; resume it without values")
+    return record
 
 
 async def _resumable(workbench: Workbench, execution_id: str) -> ExecutionRecord:

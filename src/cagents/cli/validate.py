@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cagents.app.workflows import env_entry
 from cagents.cli._io import load_spec
 from cagents.errors import ConfigError
-
-if TYPE_CHECKING:
-    from cagents.config.validate import EnvRequirement
 
 HELP = "check workflow files; list every problem with its line and column"
 DESCRIPTION = """\
@@ -65,12 +62,8 @@ def _check(file: str) -> dict[str, Any]:
         "workflow": spec.name,
         "nodes": len(spec.config.nodes),
         "issues": [],
-        "env": [_env_entry(requirement) for requirement in spec.env],
+        "env": [env_entry(requirement) for requirement in spec.env],
     }
-
-
-def _env_entry(requirement: EnvRequirement) -> dict[str, Any]:
-    return {**requirement.to_dict(), "set": any(os.environ.get(name) for name in requirement.names)}
 
 
 def _print_human(report: dict[str, Any]) -> None:

@@ -1,11 +1,16 @@
-"""The `cagents` jupyter_server extension: registers the workbench's handlers, stops what it started."""
+"""The `cagents` jupyter_server extension: hosts the workbench, its REST API and the MLflow UI."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
+from traitlets import Unicode
 
+from cagents.jupyter.handlers import api_routes
+from cagents.jupyter.handlers._base import RUNTIME_KEY
 from cagents.jupyter.mlflow_proxy import (
     PROXY_PATH,
     PROXY_ROOT,
@@ -13,27 +18,47 @@ from cagents.jupyter.mlflow_proxy import (
     MlflowRootRedirect,
     MlflowUpstream,
 )
+from cagents.jupyter.runtime import ServerRuntime
 
 __all__ = ["CagentsExtension"]
 
 
 class CagentsExtension(ExtensionApp):
-    """Serves the managed MLflow UI under `{base_url}cagents/mlflow/`, so it can be framed same-origin."""
+    """REST API under `{base_url}cagents/api/`, the managed MLflow UI under `{base_url}cagents/mlflow/`."""
 
     name = "cagents"
     load_other_extensions = True
 
+    home = Unicode(
+        "", config=True,
+        help="The workbench home (database, deployment token); default $CAGENTS_HOME, else ~/.cagents.",
+    )
+    db_url = Unicode(
+        "", config=True,
+        help="SQLAlchemy URL of the app database; default $CAGENTS_DB_URL, else SQLite in the home.",
+    )
+
     def initialize_settings(self) -> None:
+        from cagents.store.home import workbench_home
+
+        home = Path(self.home).expanduser() if self.home else workbench_home()
+        db_url = self.db_url or os.environ.get("CAGENTS_DB_URL", "").strip() or None
+        self.runtime = ServerRuntime(home, db_url)
+        self.runtime.open_in_background()
+        self.settings[RUNTIME_KEY] = self.runtime
         # The store is read from the environment on the first request, not here, so a server
         # configured before the environment is final still proxies the right store.
         self.mlflow = MlflowUpstream()
+        self.settings["cagents_mlflow"] = self.mlflow
 
     def initialize_handlers(self) -> None:
+        self.handlers.extend(api_routes())
         self.handlers.extend([
             (PROXY_ROOT, MlflowRootRedirect),
             (PROXY_PATH, MlflowProxyHandler, {"upstream": self.mlflow}),
         ])
 
     async def stop_extension(self) -> None:
-        """Stop the MLflow server this extension started; stopping takes seconds, so off the loop."""
+        """Cancel live runs, close the workbench, stop the MLflow server this extension started."""
+        await self.runtime.aclose()
         await asyncio.get_running_loop().run_in_executor(None, self.mlflow.stop)
