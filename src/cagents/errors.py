@@ -19,6 +19,8 @@ __all__ = [
     "LLMError",
     "NodeError",
     "CancelledError",
+    "ConflictError",
+    "DeploymentError",
     "ToolError",
     "StoreError",
     "NotFoundError",
@@ -156,6 +158,32 @@ class ToolError(ExecutionError):
 class CancelledError(ExecutionError):
     """The run was cancelled by its owner; what ran before is kept."""
 
+
+
+class ConflictError(ExecutionError):
+    """An action the execution's status does not allow (cancel a finished run, resume a
+    completed one); says what the status is and what to do instead."""
+
+    http_status = 409
+
+
+class DeploymentError(CagentsError):
+    """A deployment cannot be built, started or reached, or answered with an error."""
+
+    http_status = 502
+
+    def __init__(self, message: str, *, status: int | None = None, detail: Any = None):
+        self.upstream_status = status
+        self.detail = detail
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"error": "DeploymentError", "message": str(self)}
+        if self.upstream_status is not None:
+            data["upstream_status"] = self.upstream_status
+        if self.detail is not None:
+            data["detail"] = self.detail
+        return data
 
 
 class StoreError(CagentsError):

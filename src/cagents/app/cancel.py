@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from cagents.app.recovery import recover_interrupted
 from cagents.engine._sync import run_sync
-from cagents.errors import ExecutionError
+from cagents.errors import ConflictError
 
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench
@@ -40,7 +40,7 @@ def _cancel(workbench: Workbench, execution_id: str, wait: float) -> ExecutionRe
     executions = workbench.db.executions
     record = executions.get(execution_id)
     if record.status in FINISHED:
-        raise ExecutionError(
+        raise ConflictError(
             f"execution {execution_id} is already {record.status}; there is nothing to cancel"
         )
     run = workbench.live_run(execution_id)

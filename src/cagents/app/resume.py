@@ -15,7 +15,7 @@ from cagents.app.recovery import recover_interrupted
 from cagents.app.runs import drive, spec_from_snapshot
 from cagents.app.tracing import with_tracer
 from cagents.engine._sync import run_sync
-from cagents.errors import ExecutionError
+from cagents.errors import ConflictError, ExecutionError
 
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench
@@ -57,12 +57,12 @@ async def aresume_execution(
                 workbench.db.executions.update, execution_id,
                 status="waiting", waiting_for=handle.waiting_for,
             )
-            raise ExecutionError(_needs_values(execution_id, handle.waiting_for or {}))
+            raise ConflictError(_needs_values(execution_id, handle.waiting_for or {}))
         # The row is reopened by the first checkpoint, written only once the answer is accepted.
         workbench.recorder.expect_resume(checkpoint, paused=True)
     else:
         if values is not None:
-            raise ExecutionError(
+            raise ConflictError(
                 f"execution {execution_id} is not waiting for input; resume it without values"
             )
         workbench.recorder.expect_resume(checkpoint, paused=False)
@@ -92,9 +92,9 @@ async def check_resumable(
     a host that runs it in the background answers the refusal to its caller."""
     record = await _resumable(workbench, execution_id)
     if record.status == "waiting" and values is None:
-        raise ExecutionError(_needs_values(execution_id, record.waiting_for or {}))
+        raise ConflictError(_needs_values(execution_id, record.waiting_for or {}))
     if record.status != "waiting" and values is not None:
-        raise ExecutionError(f"execution {execution_id} is not waiting for input; resume it without values")
+        raise ConflictError(f"execution {execution_id} is not waiting for input; resume it without values")
     return record
 
 
@@ -102,18 +102,18 @@ async def _resumable(workbench: Workbench, execution_id: str) -> ExecutionRecord
     record = await asyncio.to_thread(workbench.db.executions.get, execution_id)
     if record.status in ("running", "pending"):
         if workbench.live_run(execution_id) is not None:
-            raise ExecutionError(f"execution {execution_id} is running in this process; it needs no resume")
+            raise ConflictError(f"execution {execution_id} is running in this process; it needs no resume")
         # Its owner may have died since this workbench opened.
         await asyncio.to_thread(recover_interrupted, workbench)
         record = await asyncio.to_thread(workbench.db.executions.get, execution_id)
     if record.status in RESUMABLE:
         return record
     if record.status in ("running", "pending"):
-        raise ExecutionError(
+        raise ConflictError(
             f"execution {execution_id} is still running in another process; "
             f"cancel it first (`cagents executions cancel {execution_id}`) or wait for it"
         )
-    raise ExecutionError(
+    raise ConflictError(
         f"execution {execution_id} is {record.status} and cannot be resumed (only interrupted or waiting "
         f"executions can); run it again from its config and inputs with "
         f"`cagents executions rerun {execution_id}`"
