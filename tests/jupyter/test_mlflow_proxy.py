@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from http.cookies import SimpleCookie
@@ -14,6 +15,13 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 pytestmark = pytest.mark.timeout(300)
 
 SEARCH = ("cagents", "mlflow", "api", "2.0", "mlflow", "experiments", "search")
+
+
+@pytest.fixture
+def jp_fetch(jp_fetch: Any) -> Any:
+    """pytest-jupyter's client with room for the first request, which waits for `mlflow server`
+    to start (10 s on an idle machine, more on a loaded one)."""
+    return functools.partial(jp_fetch, request_timeout=180)
 
 
 def _run(loop: asyncio.AbstractEventLoop, coroutine: Any) -> HTTPResponse:
@@ -86,7 +94,8 @@ def test_the_ui_in_a_browser_session_passes_jupyters_xsrf_check(
 ) -> None:
     """Cookie-authenticated writes need the XSRF header (which the UI sends from its cookie) or a same Origin."""
     token = jp_serverapp.identity_provider.token
-    page = _run(jp_asyncio_loop, http_server_client.fetch(f"{jp_base_url}cagents/mlflow/?token={token}"))
+    page = _run(jp_asyncio_loop, http_server_client.fetch(f"{jp_base_url}cagents/mlflow/?token={token}",
+                                                          request_timeout=180))
     assert page.code == 200
     cookies: SimpleCookie = SimpleCookie()
     for header in page.headers.get_list("Set-Cookie"):

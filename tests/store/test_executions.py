@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from cagents.errors import NotFoundError, StoreError
+from cagents.errors import NotFoundError, RequestError, StoreError
 from cagents.store import Database, ExecutionFilters
 from cagents.store.models import EXECUTION_STATUSES
 
@@ -231,7 +231,7 @@ def test_bad_cursor_is_a_store_error(db: Database, cursor: str) -> None:
     if cursor == "":
         assert [r.id for r in db.executions.list(cursor=cursor).items] == ["e1"]
         return
-    with pytest.raises(StoreError, match="invalid cursor"):
+    with pytest.raises(RequestError, match="invalid cursor"):
         db.executions.list(cursor=cursor)
 
 

@@ -3,6 +3,8 @@
 A REST request or a panel starts a run and returns at once; the run goes on as a task in
 the host's loop. Every event it emits is kept (bounded), so a stream that connects late
 replays what happened and then follows; the run's result is kept for a while after it ends.
+Runs driven elsewhere (the CLI, a notebook, another server) are followed through the
+database instead (`RecordedRun`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from cagents.errors import CagentsError, ExecutionError
 
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench
+    from cagents.config.loader import WorkflowSpec
     from cagents.engine import RunResult
     from cagents.engine.events import Event
 
-__all__ = ["LiveRun", "LiveRuns"]
+__all__ = ["STOPPED", "LiveRun", "LiveRuns", "RecordedRun", "compile_workflow"]
 
 _log = logging.getLogger("cagents.app")
 
 #: Token events beyond this many per run are dropped from the replay buffer (the rest stay).
 MAX_TOKEN_EVENTS = 2000
+#: Statuses after which an execution does not move without someone acting (resume, rerun).
+STOPPED = frozenset({"completed", "failed", "cancelled", "waiting", "interrupted"})
 
 
 class LiveRun:
@@ -80,9 +85,31 @@ class LiveRun:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def follow(self) -> AsyncIterator[dict[str, Any]]:
-        """Every event from the first, then new ones as they come, until the run ends."""
-        index = 0
+    async def accepted(self) -> None:
+        """Wait until the run's row is in the database (its first event) or the run ended."""
+        while True:
+            changed = self._changed
+            if self.events or self.done:
+                return
+            await changed.wait()
+
+    async def events_after(self, index: int, timeout: float) -> list[dict[str, Any]]:
+        """The events from `index` on; waits up to `timeout` for one when there are none yet.
+
+        An empty list means nothing came in time, or the run is over (see `done`); waiting
+        here is safe to cancel, unlike an abandoned `follow()`.
+        """
+        changed = self._changed
+        if index >= len(self.events) and not self.done:
+            try:
+                await asyncio.wait_for(changed.wait(), timeout)
+            except asyncio.TimeoutError:  # the builtin TimeoutError only from Python 3.11
+                return []
+        return self.events[index:]
+
+    async def follow(self, start: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Every event from `start` (default the first), then new ones as they come, until the run ends."""
+        index = max(0, start)
         while True:
             changed = self._changed
             while index < len(self.events):
@@ -178,3 +205,80 @@ class LiveRuns:
             _done, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:
                 task.cancel()
+
+
+class RecordedRun:
+    """An execution followed through the database: another process runs it, or it is over.
+
+    Each `poll()` (blocking: call it in a worker thread) returns what changed since the last
+    one: a `state` event per new checkpoint (where it is, never the state itself), then an
+    `execution` snapshot when the status, node count or totals moved. `ended` turns true
+    once the row says the run stopped (finished, failed, cancelled, waiting or interrupted).
+    """
+
+    def __init__(self, workbench: Workbench, execution_id: str, *, after_state: int = 0) -> None:
+        self.workbench = workbench
+        self.execution_id = execution_id
+        self.after_state = after_state
+        self.ended = False
+        self._snapshot: dict[str, Any] | None = None
+
+    def poll(self) -> list[dict[str, Any]]:
+        """New checkpoints and, when anything moved, a snapshot; NotFoundError for an unknown id."""
+        from sqlalchemy import func, select
+
+        from cagents.errors import NotFoundError
+        from cagents.store.models import Execution, ExecutionState
+        from cagents.store.records import decode_json, iso
+
+        e, s = Execution.__table__.c, ExecutionState.__table__.c  # type: ignore[attr-defined]
+        mine = s.execution_id == self.execution_id
+        with self.workbench.db.read() as conn:  # one transaction: states and row agree
+            row = conn.execute(select(
+                e.workflow_name, e.status, e.error_message, e.started_at, e.completed_at,
+                e.total_tokens, e.total_cost_usd, e.waiting_for,
+            ).where(e.id == self.execution_id)).mappings().first()
+            if row is None:
+                raise NotFoundError("execution", self.execution_id)
+            totals = conn.execute(
+                select(func.count(s.id), func.sum(s.tokens), func.sum(s.cost_usd)).where(mine)
+            ).one()
+            new = conn.execute(
+                select(s.id, s.node_id, s.step, s.created_at, s.duration_seconds, s.tokens, s.cost_usd)
+                .where(mine, s.id > self.after_state).order_by(s.id)
+            ).mappings().all()
+        events: list[dict[str, Any]] = []
+        for state in new:
+            events.append({
+                "type": "state", "execution_id": self.execution_id, "id": state["id"],
+                "node_id": state["node_id"], "step": state["step"], "created_at": iso(state["created_at"]),
+                "duration_seconds": state["duration_seconds"], "tokens": state["tokens"],
+                "cost_usd": state["cost_usd"],
+            })
+            self.after_state = state["id"]
+        last = new[-1] if new else None
+        snapshot = {
+            "type": "execution", "execution_id": self.execution_id, "workflow_name": row["workflow_name"],
+            "status": row["status"], "nodes_finished": int(totals[0] or 0),
+            "last_node": last["node_id"] if last else (self._snapshot or {}).get("last_node"),
+            "total_tokens": row["total_tokens"] if row["total_tokens"] is not None else int(totals[1] or 0),
+            "total_cost_usd": (row["total_cost_usd"] if row["total_cost_usd"] is not None
+                               else round(float(totals[2] or 0.0), 8)),
+            "error": row["error_message"], "started_at": iso(row["started_at"]),
+            "completed_at": iso(row["completed_at"]),
+            "waiting_for": decode_json(row["waiting_for"], "waiting_for", []),
+        }
+        if snapshot != self._snapshot:
+            self._snapshot = snapshot
+            events.append(snapshot)
+        self.ended = row["status"] in STOPPED
+        return events
+
+
+def compile_workflow(text: str | bytes, filename: str) -> WorkflowSpec:
+    """Compile workflow text a client sent; text is never taken for a file name (a one-line
+    body `x.yaml` must not read a file of the server). Blocking: call it off the loop."""
+    from cagents.config._source import load_source
+    from cagents.config.loader import compile_source
+
+    return compile_source(load_source(text, filename=filename))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,7 @@ class ServerRuntime:
         if self._token is None:
             from cagents.app.deployment_token import deployment_token
 
+            self.home.mkdir(parents=True, mode=0o700, exist_ok=True)
             self._token = deployment_token(self.home)
         return self._token
 
@@ -80,6 +82,10 @@ class ServerRuntime:
         """Cancel live runs, then close the workbench (off the loop: it flushes traces)."""
         if self._live is not None:
             await self._live.aclose()
+        if "cagents.llm" in sys.modules:  # clients cached on this loop close with it
+            from cagents.llm import aclose_clients
+
+            await aclose_clients()
         opening, self._opening = self._opening, None
         if opening is not None:
             try:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from cagents.errors import NotFoundError, StoreError
+from cagents.errors import NotFoundError, RequestError, StoreError
 from cagents.store.models import EXECUTION_STATUSES, Execution, ExecutionStat, utcnow
 from cagents.store.records import (
     ExecutionFilters,
@@ -87,7 +87,8 @@ def encode_cursor(started_at: datetime, execution_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The position in a cursor; anything else is a StoreError("invalid cursor ...")."""
+    """The position in a cursor; anything else is a RequestError("invalid cursor ...") (400):
+    the caller passed it, the database is fine."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
@@ -96,9 +97,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError("no id")
         return datetime.fromisoformat(stamp), execution_id
     except (ValueError, UnicodeError, binascii.Error, AttributeError) as exc:
-        raise StoreError(
+        raise RequestError(
             f"invalid cursor {str(cursor)[:40]!r}: pass the next_cursor of a previous page, "
-            "or none for the first page"
+            "or none for the first page", field="cursor",
         ) from exc
 
 
