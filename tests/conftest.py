@@ -15,6 +15,9 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     # MLflow tracing costs an import of seconds: tests that trace turn it on themselves.
     monkeypatch.setenv("CAGENTS_TRACING", "off")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # Set by the server extension for its kernels; set (empty) here so it is restored after
+    # a test whose in-process Jupyter server wrote it.
+    monkeypatch.setenv("CAGENTS_JUPYTER_BASE_URL", "")
     for name in (
         "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
         "OPENROUTER_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",

@@ -37,6 +37,25 @@ _LAZY = {
 }
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext cagents`: the `%cagents` / `%%cagents` magics (see docs/magics.md)."""
+    from cagents.jupyter.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext cagents`: close the kernel's workbench."""
+    from cagents.jupyter.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the built sidebar (`jupyter labextension develop .`, `list`)."""
+    return [{"src": "labextension", "dest": "cagents"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

@@ -11,7 +11,8 @@ import pytest
 
 from app.dbview import APPROVAL, CHAIN4, echo
 from cagents.app import Workbench, arun_workflow
-from cagents.app.live import LiveRuns, RecordedRun, compile_workflow
+from cagents.app.live import LiveRuns, RecordedRun
+from cagents.app.workflows import compile_text as compile_workflow
 from cagents.errors import ConfigError, InputError, NotFoundError
 from support.llm_server import Reply, ScriptedLLMServer
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cagents.engine import RunResult
     from cagents.engine.events import Event
 
-__all__ = ["STOPPED", "LiveRun", "LiveRuns", "RecordedRun", "compile_workflow"]
+__all__ = ["STOPPED", "LiveRun", "LiveRuns", "RecordedRun"]
 
 _log = logging.getLogger("cagents.app")
 
@@ -273,12 +273,3 @@ class RecordedRun:
             events.append(snapshot)
         self.ended = row["status"] in STOPPED
         return events
-
-
-def compile_workflow(text: str | bytes, filename: str) -> WorkflowSpec:
-    """Compile workflow text a client sent; text is never taken for a file name (a one-line
-    body `x.yaml` must not read a file of the server). Blocking: call it off the loop."""
-    from cagents.config._source import load_source
-    from cagents.config.loader import compile_source
-
-    return compile_source(load_source(text, filename=filename))

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cagents.config.loader import WorkflowSpec
     from cagents.config.validate import EnvRequirement
 
-__all__ = ["DIAGRAM_FORMATS", "check_text", "diagram", "env_entry", "spec_report"]
+__all__ = ["DIAGRAM_FORMATS", "check_text", "compile_text", "diagram", "env_entry", "spec_report"]
 
 DIAGRAM_FORMATS = ("mermaid", "svg", "dot")
 
@@ -43,13 +43,22 @@ def spec_report(spec: WorkflowSpec) -> dict[str, Any]:
     }
 
 
-def check_text(text: str, filename: str = "<workflow>") -> dict[str, Any]:
-    """Validate YAML/JSON text; invalid text is a report with `valid: false`, not an error."""
+def compile_text(text: str | bytes, filename: str = "<workflow>") -> WorkflowSpec:
+    """Compile workflow text (a request body, a notebook cell); ConfigError when invalid.
+
+    Text is never taken for a file name: a one-line body `x.yaml` must not make a server
+    read its own files (`load_config` would). Blocking: hosts call it off their event loop.
+    """
     from cagents.config._source import load_source
     from cagents.config.loader import compile_source
 
+    return compile_source(load_source(text, filename=filename))
+
+
+def check_text(text: str, filename: str = "<workflow>") -> dict[str, Any]:
+    """Validate YAML/JSON text; invalid text is a report with `valid: false`, not an error."""
     try:
-        spec = compile_source(load_source(text, filename=filename))
+        spec = compile_text(text, filename)
     except ConfigError as error:
         return {"valid": False, "workflow": None, "description": None, "nodes": None,
                 "issues": [issue.to_dict() for issue in error.issues], "env": [],
@@ -60,8 +69,6 @@ def check_text(text: str, filename: str = "<workflow>") -> dict[str, Any]:
 def diagram(text: str, fmt: str = "mermaid", *, direction: str = "TD", filename: str = "<workflow>") -> str:
     """The state-machine diagram of a workflow text; an invalid workflow raises ConfigError."""
     from cagents.config import diagram as diagrams
-    from cagents.config._source import load_source
-    from cagents.config.loader import compile_source
 
     if fmt not in DIAGRAM_FORMATS:
         raise RequestError(f"diagram format {fmt!r} is not known; use one of {', '.join(DIAGRAM_FORMATS)}",
@@ -69,7 +76,7 @@ def diagram(text: str, fmt: str = "mermaid", *, direction: str = "TD", filename:
     if direction not in ("TD", "LR"):
         raise RequestError(f"diagram direction {direction!r} is not known; use TD or LR",
                            field="direction", status=422)
-    spec = compile_source(load_source(text, filename=filename))
+    spec = compile_text(text, filename)
     if fmt == "mermaid":
         return diagrams.to_mermaid(spec, direction=direction)
     if fmt == "dot":

@@ -20,7 +20,9 @@ from cagents.errors import CagentsError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command modules under `cagents.cli`, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("validate", "run", "executions", "graph", "schema", "mlflow")
+COMMANDS: tuple[str, ...] = (
+    "validate", "run", "executions", "graph", "schema", "serve", "deploy", "deployments", "lab", "mlflow",
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -13,7 +13,8 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from cagents.cli.run import Progress, ask, parse_inputs, print_result, recorded, release_llm_clients
+from cagents.app.formatting import ago, cost, duration, parse_inputs
+from cagents.cli.run import Progress, ask, print_result, recorded, release_llm_clients
 from cagents.errors import CagentsError, InputError
 
 if TYPE_CHECKING:
@@ -271,38 +272,6 @@ def _bottleneck(record: ExecutionRecord, states: list[StateRecord]) -> str | Non
         per_node[s.node_id] = per_node.get(s.node_id, 0.0) + (s.duration_seconds or 0.0)
     slowest = max(per_node, key=lambda n: per_node[n])
     return f"{slowest} ({per_node[slowest] / total:.0%} of node time so far, {duration(per_node[slowest])})"
-
-
-def ago(when: datetime, now: datetime) -> str:
-    """`3 min ago`: how long before `now` (both naive UTC)."""
-    seconds = max((now - when).total_seconds(), 0.0)
-    if seconds < 5:
-        return "just now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    if seconds < 7 * 86400:
-        return f"{int(seconds // 86400)} d ago"
-    return when.date().isoformat()
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.2f}s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m {rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def cost(value: float | None) -> str:
-    return "-" if value is None else f"${value:.6f}"
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

@@ -13,9 +13,9 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cagents.app.formatting import parse_inputs
 from cagents.cli._io import load_spec
 from cagents.errors import CagentsError, InputError
 
@@ -47,27 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result")
     parser.add_argument("--stream", action="store_true", help="show model tokens as they arrive")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-
-
-def parse_inputs(pairs: list[str], input_file: str | None) -> dict[str, Any]:
-    """`--input-file` first, then each `--input NAME=VALUE` (later ones win)."""
-    inputs: dict[str, Any] = {}
-    if input_file:
-        try:
-            data = json.loads(Path(input_file).read_text(encoding="utf-8"))
-        except OSError as error:
-            raise CagentsError(f"cannot read --input-file {input_file}: {error.strerror or error}") from None
-        except ValueError as error:
-            raise CagentsError(f"--input-file {input_file} is not JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise CagentsError(f"--input-file {input_file} must hold a JSON object of field: value")
-        inputs.update(data)
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise CagentsError(f"--input expects NAME=VALUE, got {pair!r}")
-        inputs[name.strip()] = value
-    return inputs
 
 
 class Progress:

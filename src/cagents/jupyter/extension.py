@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop
 from traitlets import Unicode
 
 from cagents.jupyter.handlers import api_routes
@@ -20,7 +21,10 @@ from cagents.jupyter.mlflow_proxy import (
 )
 from cagents.jupyter.runtime import ServerRuntime
 
-__all__ = ["CagentsExtension"]
+__all__ = ["BASE_URL_ENV", "CagentsExtension"]
+
+#: The Jupyter server's base URL, for the kernels it starts.
+BASE_URL_ENV = "CAGENTS_JUPYTER_BASE_URL"
 
 
 class CagentsExtension(ExtensionApp):
@@ -44,8 +48,12 @@ class CagentsExtension(ExtensionApp):
         home = Path(self.home).expanduser() if self.home else workbench_home()
         db_url = self.db_url or os.environ.get("CAGENTS_DB_URL", "").strip() or None
         self.runtime = ServerRuntime(home, db_url)
-        self.runtime.open_in_background()
+        # Opened once the loop runs: a thread started now would compete with the rest of the
+        # server's start-up for the GIL (measured: +0.2-0.3 s CPU before the server answers).
+        IOLoop.current().add_callback(self.runtime.open_in_background)
         self.settings[RUNTIME_KEY] = self.runtime
+        # Kernels started by this server inherit it, so `%cagents mlflow` links the right path.
+        os.environ[BASE_URL_ENV] = self.serverapp.base_url
         # The store is read from the environment on the first request, not here, so a server
         # configured before the environment is final still proxies the right store.
         self.mlflow = MlflowUpstream()

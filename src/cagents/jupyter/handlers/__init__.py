@@ -12,7 +12,9 @@ from cagents.jupyter.handlers._base import API_PREFIX, ApiHandler, Body, NotFoun
 
 __all__ = ["API_PREFIX", "ApiHandler", "Body", "api_routes"]
 
-_MODULES = ("info", "workflows", "executions", "runs", "deployments", "chat")
+_MODULES = (
+    "info", "workflows", "executions", "runs", "events", "deployments", "deployment_reports", "chat",
+)
 
 
 def api_routes() -> list[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from cagents.errors import RequestError, StoreError
+from cagents.errors import RequestError
 from cagents.jupyter.handlers._base import API_PREFIX, ApiHandler
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class ExecutionListHandler(_ExecutionsHandler):
         if cursor is not None:
             try:
                 decode_cursor(cursor)
-            except StoreError as error:
+            except RequestError as error:
                 raise RequestError(f"query argument 'cursor' is not valid: {error}", field="cursor") from None
         workbench = await self.workbench()
         page = await self.blocking(workbench.db.executions.list, filters, limit=limit, cursor=cursor)

@@ -52,7 +52,7 @@ def workflow_file(root: str | os.PathLike[str], path: str) -> tuple[Path, str]:
 
 
 def _read_workflow(root: str, path: str) -> WorkflowSpec:
-    from cagents.app.live import compile_workflow
+    from cagents.app.workflows import compile_text
 
     target, name = workflow_file(root, path)
     if target.stat().st_size > MAX_YAML_CHARS * 4:  # UTF-8: at most 4 bytes a character
@@ -62,7 +62,7 @@ def _read_workflow(root: str, path: str) -> WorkflowSpec:
     if len(text) > MAX_YAML_CHARS:
         raise RequestError(f"workflow file {name!r} is larger than {MAX_YAML_CHARS:,} characters",
                            field="path", status=413)
-    return compile_workflow(text, name)
+    return compile_text(text, name)
 
 
 class RunsHandler(ApiHandler):
@@ -71,7 +71,7 @@ class RunsHandler(ApiHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        from cagents.app.live import compile_workflow
+        from cagents.app.workflows import compile_text
 
         body = self.body(allowed=_FIELDS)
         text: str | None = body.get("yaml", str, None, max_len=MAX_YAML_CHARS)
@@ -89,7 +89,7 @@ class RunsHandler(ApiHandler):
             spec = await self.blocking(_read_workflow, root, path)
         else:
             assert text is not None
-            spec = await self.blocking(compile_workflow, text, "<workflow>")
+            spec = await self.blocking(compile_text, text, "<workflow>")
         runs = await self.live()
         run = runs.start(spec, inputs, env=env or None, coerce_inputs=coerce)
         await run.accepted()  # its row exists now: `execution_url` answers at once

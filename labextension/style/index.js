@@ -1,0 +1,3 @@
+import './base.css';
+import './executions.css';
+import './sidebar.css';

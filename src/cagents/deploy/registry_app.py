@@ -1,0 +1,169 @@
+"""`cagents deployments start`: the deployment registry without JupyterLab (headless servers).
+
+The same routes as the workbench's REST API under `/cagents/api/` (register, heartbeat,
+list, get, deregister, cleanup, execution reports), calling the same `cagents.app`
+functions; every route but `/health` needs `Authorization: Bearer DEPLOYMENT_TOKEN`.
+While it runs, `$CAGENTS_HOME/registry.json` tells `cagents deploy` where it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cagents.errors import CagentsError, RequestError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from cagents.app.workbench import Workbench
+
+__all__ = ["REGISTRY_FILE", "create_registry_app", "discover"]
+
+#: Written in the home while a registry runs: `{"url": ..., "pid": ...}`.
+REGISTRY_FILE = "registry.json"
+_REGISTER = {"deployment_id": str, "deployment_name": str, "workflow_name": str, "host": str, "port": int,
+             "ttl_seconds": int, "capabilities": dict, "metadata": dict, "check_health": bool}
+_REQUIRED = ("deployment_id", "deployment_name", "workflow_name", "host", "port")
+_TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object", bool: "true or false", list: "an array"}
+
+
+def discover(home: Path) -> str | None:
+    """The URL of a registry running for this home, if one does."""
+    from cagents.app.recovery import pid_alive
+
+    try:
+        data = json.loads((Path(home) / REGISTRY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not pid_alive(int(data.get("pid") or 0)):
+        return None
+    url = data.get("url")
+    return url if isinstance(url, str) else None
+
+
+def _fields(data: Any, types: dict[str, type], required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise RequestError(f"the request body must be a JSON object, got {type(data).__name__}")
+    for name in data:
+        if name not in types:
+            raise RequestError(f"body field '{name}' is not known here; known fields: "
+                               f"{', '.join(sorted(types))}", field=name, status=422)
+    out = {}
+    for name, kind in types.items():
+        value = data.get(name)
+        if value is None:
+            if name in required:
+                raise RequestError(f"body field '{name}' is required", field=name, status=422)
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise RequestError(f"body field '{name}' must be {_TYPE_NAMES[kind]}, got {type(value).__name__}",
+                               field=name, status=422)
+        out[name] = value
+    return out
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+def create_registry_app(home: Path, *, url: str | None = None) -> FastAPI:
+    """The registry app of the workbench at `home` (its database and deployment token)."""
+    from cagents.app import deployments as registry
+    from cagents.app.deployment_token import deployment_token
+    from cagents.app.reports import report_execution
+
+    home = Path(home)
+    home.mkdir(parents=True, mode=0o700, exist_ok=True)
+    token = deployment_token(home).encode()
+    opened: dict[str, Workbench] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from cagents.app import Workbench
+
+        opened["wb"] = await asyncio.to_thread(Workbench.open, home)
+        marker = home / REGISTRY_FILE
+        if url:
+            marker.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+        try:
+            yield
+        finally:
+            if url:
+                marker.unlink(missing_ok=True)
+            await asyncio.to_thread(opened.pop("wb").close)
+
+    app = FastAPI(title="cagents deployment registry", lifespan=lifespan,
+                  description="Register, heartbeat and report executions of deployed workflows.")
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        if request.url.path.startswith("/cagents/api/") and request.url.path != "/cagents/api/health":
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token):
+                return JSONResponse({"error": "HTTPError", "status": 403, "message": (
+                    "send 'Authorization: Bearer DEPLOYMENT_TOKEN' (the file deployment_token in "
+                    f"{home})")}, status_code=403)
+        return await call_next(request)
+
+    @app.exception_handler(CagentsError)
+    async def cagents_error(request: Request, error: CagentsError) -> JSONResponse:
+        body = error.to_dict()
+        body.setdefault("status", error.http_status)
+        return JSONResponse(body, status_code=error.http_status)
+
+    def workbench() -> Workbench:
+        return opened["wb"]
+
+    @app.get("/cagents/api/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @app.get("/cagents/api/deployments")
+    async def list_all(alive: bool | None = None) -> JSONResponse:
+        return JSONResponse(await asyncio.to_thread(registry.list_deployments, workbench(), alive=alive))
+
+    @app.post("/cagents/api/deployments")
+    async def register(request: Request) -> JSONResponse:
+        fields = _fields(await _json(request), _REGISTER, _REQUIRED)
+        check = fields.pop("check_health", False)
+        return JSONResponse(await registry.aregister(workbench(), check_health=check, **fields), 201)
+
+    @app.post("/cagents/api/deployments/cleanup")
+    async def cleanup() -> JSONResponse:
+        return JSONResponse(await asyncio.to_thread(registry.cleanup, workbench()))
+
+    @app.post("/cagents/api/deployments/{deployment_id}/heartbeat")
+    async def heartbeat(deployment_id: str) -> JSONResponse:
+        return JSONResponse(await asyncio.to_thread(registry.heartbeat, workbench(), deployment_id))
+
+    @app.post("/cagents/api/deployments/{deployment_id}/executions")
+    async def report(deployment_id: str, request: Request) -> JSONResponse:
+        body = _fields(await _json(request), {"execution": dict, "states": list}, ("execution",))
+        result = await asyncio.to_thread(report_execution, workbench(), deployment_id, body["execution"],
+                                         body.get("states", []))
+        return JSONResponse(result, 201 if result["created"] else 200)
+
+    @app.get("/cagents/api/deployments/{deployment_id}")
+    async def get_one(deployment_id: str) -> JSONResponse:
+        return JSONResponse(await asyncio.to_thread(registry.get_deployment, workbench(), deployment_id))
+
+    @app.delete("/cagents/api/deployments/{deployment_id}")
+    async def deregister(deployment_id: str) -> JSONResponse:
+        return JSONResponse(await asyncio.to_thread(registry.deregister, workbench(), deployment_id))
+
+    return app
