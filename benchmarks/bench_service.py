@@ -163,6 +163,8 @@ def main() -> None:
         finally:
             stop(registry)
         reported = _count(root / "wb")
+        if reported != n + 20:
+            print((root / "service2.log").read_text()[-2000:], file=sys.stderr)
 
     rows = []
     base_wall, _, base_cpu = base

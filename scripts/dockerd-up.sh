@@ -91,6 +91,8 @@ if mountpoint -q "$D/exec/netns/default" 2>/dev/null; then
 fi
 
 mkdir -p "$D/data" "$D/exec"
+# The log is appended to across starts; keep it from growing without bound.
+if [ -f "$LOG" ] && [ "$(stat -c %s "$LOG")" -gt 10000000 ]; then : >"$LOG"; fi
 # setsid: the engine outlives this script and the shell that started it.
 setsid dockerd \
   --host "unix://$SOCK" \

@@ -79,6 +79,14 @@ export class Api {
     return this.request<T>('POST', this.url(route), body);
   }
 
+  patch<T>(route: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('PATCH', this.url(route), body);
+  }
+
+  delete<T>(route: string): Promise<T> {
+    return this.request<T>('DELETE', this.url(route));
+  }
+
   private async request<T>(method: string, url: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) {
@@ -122,7 +130,7 @@ export class Api {
 }
 
 /** The message of an error reply: the JSON error's own message, else the HTTP status. */
-function errorFrom(response: Response, text: string): ApiError {
+export function errorFrom(response: Response, text: string): ApiError {
   let data: Record<string, unknown> | undefined;
   try {
     data = JSON.parse(text) as Record<string, unknown>;

@@ -131,33 +131,30 @@ def report_execution(
     execution_id = record["id"]
     with _LOCKS[hash(execution_id) % len(_LOCKS)]:
         created = _upsert(workbench, deployment_id, record)
-        added = _add_states(workbench, execution_id, rows)
+        added = _add_states(workbench, execution_id, rows, new=created)
     return {"execution_id": execution_id, "deployment_id": deployment_id, "created": created,
             "states_added": added}
 
 
 def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) -> bool:
-    """Write the row; True when it was new."""
+    """Write the row; True when it was new. Most reports are of new executions: insert first."""
     db = workbench.db
     execution_id = record["id"]
     try:
-        existing = db.executions.get(execution_id)
-    except NotFoundError:
-        existing = None
-    if existing is None:
-        try:
-            db.executions.create(
-                id=execution_id, workflow_name=record["workflow_name"], status=record["status"],
-                config_snapshot=record.get("config_snapshot"), config_hash=record.get("config_hash"),
-                inputs=record.get("inputs"), started_at=record["started_at"], deployment_id=deployment_id,
-                owner=f"deployment:{deployment_id}",
-            )
-        except StoreError:
-            # Created meanwhile by another process: the update below applies this report.
+        db.executions.create(
+            id=execution_id, workflow_name=record["workflow_name"], status=record["status"],
+            config_snapshot=record.get("config_snapshot"), config_hash=record.get("config_hash"),
+            inputs=record.get("inputs"), started_at=record["started_at"], deployment_id=deployment_id,
+            owner=f"deployment:{deployment_id}",
+        )
+    except StoreError as error:
+        try:  # it exists already (reported before): update it, if it is this deployment's
             existing = db.executions.get(execution_id)
-        else:
-            _update(workbench, execution_id, record, skip=_CREATED)
-            return True
+        except NotFoundError:
+            raise error from None
+    else:
+        _update(workbench, execution_id, record, skip=_CREATED)
+        return True
     if existing.deployment_id != deployment_id:
         owner = f"deployment '{existing.deployment_id}'" if existing.deployment_id else "this workbench"
         raise ConflictError(f"execution '{execution_id}' belongs to {owner}, not to deployment "
@@ -186,10 +183,10 @@ def _stored_keys(workbench: Workbench, execution_id: str) -> set[tuple[int, str]
         return {(int(step), str(node)) for step, node in conn.execute(query).all()}
 
 
-def _add_states(workbench: Workbench, execution_id: str, rows: list[dict[str, Any]]) -> int:
+def _add_states(workbench: Workbench, execution_id: str, rows: list[dict[str, Any]], *, new: bool) -> int:
     if not rows:
         return 0
-    seen = _stored_keys(workbench, execution_id)
+    seen = set() if new else _stored_keys(workbench, execution_id)
     added = 0
     for row in sorted(rows, key=lambda r: (r["step"], r.get("created_at") or datetime.min)):
         key = (row["step"], row["node_id"])

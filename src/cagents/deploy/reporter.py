@@ -2,14 +2,17 @@
 
 An engine subscriber marks an execution as changed (accepted, a checkpoint, the end); a few
 sender tasks read its row and new checkpoints from the service's own database and post them
-to `deployments/{id}/executions`. Changes of one execution coalesce into one report, a run
-never waits for a report, and a report that keeps failing is dropped with a log line.
+to `deployments/{id}/executions`. The end is sent at once; other changes wait up to `delay`
+seconds, so the changes of one execution coalesce (a short run is one report) while a long
+one still shows its progress. A run never waits for a report, and a report that keeps
+failing is dropped with a log line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +60,7 @@ class Reporter:
         senders: int = 4,
         max_failures: int = 5,
         retry_delay: float = 0.5,
+        delay: float = 1.0,
     ) -> None:
         self.dashboard_url = dashboard_url
         self.deployment_id = deployment_id
@@ -65,9 +69,11 @@ class Reporter:
         self.senders = senders
         self.max_failures = max_failures
         self.retry_delay = retry_delay
+        self.delay = delay
         self.sent = 0
         self.dropped = 0
-        self._dirty: OrderedDict[str, None] = OrderedDict()
+        self._dirty: OrderedDict[str, float] = OrderedDict()  # id -> when it is due (monotonic)
+        self._flushing = False
         self._busy: set[str] = set()
         self._last_state: dict[str, int] = {}
         self._failures: dict[str, int] = {}
@@ -82,10 +88,15 @@ class Reporter:
     def subscriber(self, event: Event) -> None:
         """The engine subscriber: called in the run's loop, so it only marks and wakes."""
         if event.type in _TRIGGERS:
-            self.mark(event.execution_id)
+            self.mark(event.execution_id, urgent=event.type == "execution_finished")
 
-    def mark(self, execution_id: str) -> None:
-        self._dirty[execution_id] = None
+    def mark(self, execution_id: str, *, urgent: bool = True) -> None:
+        """Report this execution: now, or (not `urgent`) within `delay` seconds."""
+        now = time.monotonic()
+        due = now if urgent or self._flushing else now + self.delay
+        current = self._dirty.get(execution_id)
+        if current is None or due < current:
+            self._dirty[execution_id] = due
         self._idle.clear()
         self._wake.set()
 
@@ -103,7 +114,11 @@ class Reporter:
         return len(self._dirty) + len(self._busy) + len(self._retrying)
 
     async def flush(self, timeout: float) -> bool:
-        """Wait until every marked execution was sent (or dropped); False on timeout."""
+        """Send everything marked now and wait until it was sent (or dropped); False on timeout."""
+        self._flushing = True
+        for execution_id in self._dirty:
+            self._dirty[execution_id] = 0.0
+        self._wake.set()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except asyncio.TimeoutError:
@@ -125,13 +140,19 @@ class Reporter:
             await self._client.aclose()
 
     # ---- the senders --------------------------------------------------------------------
-    def _take(self) -> str | None:
-        for execution_id in self._dirty:
-            if execution_id not in self._busy:
+    def _take(self) -> tuple[str | None, float | None]:
+        """An execution due now (None if none), and when the next one is due."""
+        now = time.monotonic()
+        upcoming: float | None = None
+        for execution_id, due in self._dirty.items():
+            if execution_id in self._busy:
+                continue
+            if due <= now:
                 del self._dirty[execution_id]
                 self._busy.add(execution_id)
-                return execution_id
-        return None
+                return execution_id, None
+            upcoming = due if upcoming is None else min(upcoming, due)
+        return None, upcoming
 
     def _check_idle(self) -> None:
         if not self.pending:
@@ -139,11 +160,15 @@ class Reporter:
 
     async def _sender(self) -> None:
         while True:
-            execution_id = self._take()
+            execution_id, upcoming = self._take()
             if execution_id is None:
                 self._wake.clear()
                 self._check_idle()
-                await self._wake.wait()
+                wait = None if upcoming is None else max(upcoming - time.monotonic(), 0.0)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
                 continue
             try:
                 await self._report(execution_id)

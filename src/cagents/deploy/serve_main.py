@@ -95,7 +95,7 @@ def serve_registry(host: str, port: int, home: Path) -> int:
     _log_to_stderr()
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    url = f"http://{host}:{port}"
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     server = uvicorn_server(create_registry_app(home, url=url), grace=5.0)
     print(f"deployment registry of {home} at {url}/cagents/api/ (token: {home}/deployment_token)",
           file=sys.stderr, flush=True)
@@ -121,7 +121,7 @@ def uvicorn_server(app: Any, *, access_log: bool = False, grace: float = 30.0) -
 
     return uvicorn.Server(uvicorn.Config(
         app, log_level="info", access_log=access_log, lifespan="on",
-        timeout_graceful_shutdown=int(grace) or None, server_header=False,
+        timeout_graceful_shutdown=max(grace, 0.1), server_header=False,
         # Longer than the idle time of clients' connection pools (httpx: 5 s), so a client never
         # reuses a connection the server is closing at that moment.
         timeout_keep_alive=75,

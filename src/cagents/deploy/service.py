@@ -104,7 +104,7 @@ class WorkflowService:
         if self.registration is not None:
             await self.registration.aclose()
         if self.reporter is not None:
-            await self.reporter.aclose(flush_timeout=10.0)
+            await self.reporter.aclose(flush_timeout=max(10.0, self.config.grace))
         from cagents.llm import aclose_clients
 
         await aclose_clients()
