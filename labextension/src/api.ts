@@ -9,7 +9,9 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly field?: string,
-    readonly kind?: string
+    readonly kind?: string,
+    /** The whole JSON error (`detail`, `issues`, `fields`... when the route sends them). */
+    readonly data?: Record<string, unknown>
   ) {
     super(message);
     this.name = 'ApiError';
@@ -142,7 +144,7 @@ export function errorFrom(response: Response, text: string): ApiError {
   if (message) {
     const field = typeof data?.field === 'string' ? data.field : undefined;
     const kind = typeof data?.error === 'string' ? data.error : undefined;
-    return new ApiError(message, status, field, kind);
+    return new ApiError(message, status, field, kind, data);
   }
   if (status === 403) {
     return new ApiError('Not allowed (403): the Jupyter login may have expired; reload the page and log in again.', status);

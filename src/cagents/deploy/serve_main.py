@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import socket
 import sys
 import threading
@@ -121,7 +122,7 @@ def uvicorn_server(app: Any, *, access_log: bool = False, grace: float = 30.0) -
 
     return uvicorn.Server(uvicorn.Config(
         app, log_level="info", access_log=access_log, lifespan="on",
-        timeout_graceful_shutdown=max(grace, 0.1), server_header=False,
+        timeout_graceful_shutdown=max(math.ceil(grace), 1), server_header=False,
         # Longer than the idle time of clients' connection pools (httpx: 5 s), so a client never
         # reuses a connection the server is closing at that moment.
         timeout_keep_alive=75,

@@ -274,6 +274,9 @@ def _use_tracking_uri(mlflow: Any, settings: ObserveSettings) -> None:
     if settings.is_local:
         path = settings.sqlite_path
         (path.parent if path is not None else settings.home).mkdir(parents=True, exist_ok=True)
+        # Creating a new store logs "Creating initial MLflow database tables..." at INFO into
+        # the user's cell or terminal: our business, not theirs.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
     mlflow.flush_trace_async_logging()  # traces in flight go where they were meant to
     before = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
