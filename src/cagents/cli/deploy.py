@@ -87,7 +87,7 @@ def dashboard(explicit: str | None) -> tuple[str | None, str | None]:
     """The workbench URL and its deployment token, where one is known."""
     from cagents.app.deployment_token import TOKEN_ENV, deployment_token
     from cagents.deploy.registration import DASHBOARD_ENV
-    from cagents.deploy.registry_app import discover
+    from cagents.deploy.registry_marker import discover
     from cagents.store.home import workbench_home
 
     url = explicit or os.environ.get(DASHBOARD_ENV) or discover(workbench_home())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from cagents.deploy.registry_marker import REGISTRY_FILE, discover, publish, unpublish
 from cagents.errors import CagentsError, RequestError
 
 if TYPE_CHECKING:
@@ -28,26 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = ["REGISTRY_FILE", "create_registry_app", "discover"]
 
-#: Written in the home while a registry runs: `{"url": ..., "pid": ...}`.
-REGISTRY_FILE = "registry.json"
+
 _REGISTER = {"deployment_id": str, "deployment_name": str, "workflow_name": str, "host": str, "port": int,
              "ttl_seconds": int, "capabilities": dict, "metadata": dict, "check_health": bool}
 _REQUIRED = ("deployment_id", "deployment_name", "workflow_name", "host", "port")
 _TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object", bool: "true or false", list: "an array"}
-
-
-def discover(home: Path) -> str | None:
-    """The URL of a registry running for this home, if one does."""
-    from cagents.app.recovery import pid_alive
-
-    try:
-        data = json.loads((Path(home) / REGISTRY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not pid_alive(int(data.get("pid") or 0)):
-        return None
-    url = data.get("url")
-    return url if isinstance(url, str) else None
 
 
 def _fields(data: Any, types: dict[str, type], required: tuple[str, ...]) -> dict[str, Any]:
@@ -97,14 +82,13 @@ def create_registry_app(home: Path, *, url: str | None = None) -> FastAPI:
         from cagents.app import Workbench
 
         opened["wb"] = await asyncio.to_thread(Workbench.open, home)
-        marker = home / REGISTRY_FILE
         if url:
-            marker.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+            publish(home, url)
         try:
             yield
         finally:
             if url:
-                marker.unlink(missing_ok=True)
+                unpublish(home)
             await asyncio.to_thread(opened.pop("wb").close)
 
     app = FastAPI(title="cagents deployment registry", lifespan=lifespan,

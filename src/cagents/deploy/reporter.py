@@ -43,8 +43,8 @@ def execution_payload(record: Any, states: list[Any], deployment_id: str) -> dic
     row = record.to_dict()
     execution = {key: row[key] for key in _EXECUTION_KEYS}
     execution["deployment_id"] = deployment_id
-    return {"execution": execution,
-            "states": [{key: state.to_dict()[key] for key in _STATE_KEYS} for state in states]}
+    rows = [state.to_dict() for state in states]
+    return {"execution": execution, "states": [{key: row[key] for key in _STATE_KEYS} for row in rows]}
 
 
 class Reporter:

@@ -54,6 +54,9 @@ class CagentsExtension(ExtensionApp):
         self.settings[RUNTIME_KEY] = self.runtime
         # Kernels started by this server inherit it, so `%cagents mlflow` links the right path.
         os.environ[BASE_URL_ENV] = self.serverapp.base_url
+        # `cagents deploy` from a terminal (or a kernel) finds this server as the registry its
+        # services register with; they authenticate with the deployment token.
+        IOLoop.current().add_callback(self.runtime.publish_registry, self.serverapp.connection_url)
         # The store is read from the environment on the first request, not here, so a server
         # configured before the environment is final still proxies the right store.
         self.mlflow = MlflowUpstream()
@@ -68,5 +71,6 @@ class CagentsExtension(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Cancel live runs, close the workbench, stop the MLflow server this extension started."""
+        self.runtime.unpublish_registry()
         await self.runtime.aclose()
         await asyncio.get_running_loop().run_in_executor(None, self.mlflow.stop)

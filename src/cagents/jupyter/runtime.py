@@ -78,6 +78,22 @@ class ServerRuntime:
             self._token = deployment_token(self.home)
         return self._token
 
+    def publish_registry(self, url: str) -> None:
+        """Write `registry.json` in the home: deployed services then register with this server."""
+        from cagents.deploy.registry_marker import publish
+
+        try:
+            self.home.mkdir(parents=True, mode=0o700, exist_ok=True)
+            publish(self.home, url)
+        except OSError as error:  # a read-only home: deploys then need --dashboard
+            _log.warning("cagents: cannot write the registry marker in %s: %s", self.home, error)
+
+    def unpublish_registry(self) -> None:
+        """Remove `registry.json` if it is still this server's."""
+        from cagents.deploy.registry_marker import unpublish
+
+        unpublish(self.home)
+
     async def aclose(self) -> None:
         """Cancel live runs, then close the workbench (off the loop: it flushes traces)."""
         if self._live is not None:
