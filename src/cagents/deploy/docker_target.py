@@ -20,7 +20,7 @@ from typing import Any
 from cagents.deploy import local
 from cagents.deploy.base_image import base_image_name, check_base_image, connect, docker_host
 from cagents.deploy.build_context import CONTAINER_WORKFLOW, build_context, wheelhouse
-from cagents.deploy.target import DeployedService
+from cagents.deploy.target import DeployedService, url_host
 from cagents.errors import DeploymentError
 
 __all__ = ["LABEL_DEPLOYMENT", "LABEL_MANAGED", "DockerTarget"]
@@ -136,7 +136,7 @@ class DockerTarget:
         )
         record = DeployedService(
             deployment_id=deployment_id, name=name, target=self.name,
-            url=f"http://{_url_host(host)}:{port}", host=host, port=port, container_id=container.id,
+            url=f"http://{url_host(host)}:{port}", host=host, port=port, container_id=container.id,
             image=_tag_of(image), image_size_bytes=int(image.attrs.get("Size") or 0),
             log_path=str(local.log_path(deployment_id, self.home)), workflow=workflow,
             spec_path=str(spec_path), started_at=datetime.now(timezone.utc).isoformat(),
@@ -305,11 +305,3 @@ class DockerTarget:
 def _tag_of(image: Any) -> str:
     tags = image.tags or []
     return str(tags[0] if tags else image.id)
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host in ("::", "[::]"):
-        return "[::1]"
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host

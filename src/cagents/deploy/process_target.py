@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cagents.deploy import local
-from cagents.deploy.target import DeployedService
+from cagents.deploy.target import DeployedService, url_host
 from cagents.errors import DeploymentError
 
 __all__ = ["ProcessTarget", "log_tail"]
@@ -92,7 +92,7 @@ class ProcessTarget:
                                        stderr=subprocess.STDOUT, env=child_env, start_new_session=True)
         _CHILDREN[process.pid] = process
         record = DeployedService(
-            deployment_id=deployment_id, name=name, target=self.name, url=f"http://{_url_host(host)}:{port}",
+            deployment_id=deployment_id, name=name, target=self.name, url=f"http://{url_host(host)}:{port}",
             host=host, port=port, pid=process.pid, log_path=str(log), spec_path=str(spec_path),
             started_at=datetime.now(timezone.utc).isoformat(),
             extra={"env_names": sorted(env), "dashboard_url": dashboard_url},
@@ -172,11 +172,3 @@ def _wait_gone(pid: int, child: subprocess.Popen[bytes] | None, timeout: float) 
             return False
         time.sleep(0.05)
     return True
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host in ("::", "[::]"):
-        return "[::1]"
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host

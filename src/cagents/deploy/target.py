@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cagents.errors import DeploymentError
 
-__all__ = ["TARGETS", "DeployTarget", "DeployedService", "get_target", "target_names"]
+__all__ = ["TARGETS", "DeployTarget", "DeployedService", "get_target", "target_names", "url_host"]
 
 
 @dataclass
@@ -111,3 +111,13 @@ def get_target(name: str) -> DeployTarget:
     factory = getattr(importlib.import_module(module_name), attr)
     target: DeployTarget = factory()
     return target
+
+
+def url_host(host: str) -> str:
+    """The host part of a URL that reaches a service bound to `host` from this machine
+    (a wildcard bind is reached on loopback; IPv6 goes in brackets)."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host in ("::", "[::]"):
+        return "[::1]"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
