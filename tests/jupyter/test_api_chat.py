@@ -16,6 +16,9 @@ def test_a_chat_is_created_written_listed_and_persisted(api: Any, runtime: Any) 
     session_id = session["session_id"]
     assert session["status"] == "active" and session["user_identifier"] == "ada"
     assert session["generated_config"] is None
+    (welcome,) = session["messages"]  # a new chat starts with the assistant's welcome
+    assert welcome["role"] == "assistant" and welcome["metadata"]["kind"] == "welcome"
+    assert session["assistant"]["stage"] == "awaiting_description"
 
     first = api("POST", f"chat/sessions/{session_id}/messages",
                 {"role": "user", "content": "Summarise a web page", "metadata": {"source": "panel"}})
@@ -26,12 +29,14 @@ def test_a_chat_is_created_written_listed_and_persisted(api: Any, runtime: Any) 
     assert second.json["metadata"] is None
 
     messages = api("GET", f"chat/sessions/{session_id}/messages").json["messages"]
+    assert messages[0]["id"] == welcome["id"]
+    messages = messages[1:]
     assert [(m["role"], m["content"]) for m in messages] == [
         ("user", "Summarise a web page"), ("assistant", "Here it is")]
 
     detail = api("GET", f"chat/sessions/{session_id}").json
     assert detail["session_id"] == session_id
-    assert [m["id"] for m in detail["messages"]] == [m["id"] for m in messages]
+    assert [m["id"] for m in detail["messages"]] == [welcome["id"]] + [m["id"] for m in messages]
 
     patched = api("PATCH", f"chat/sessions/{session_id}", {"status": "completed", "generated_config": YAML})
     assert patched.code == 200, patched.body
@@ -50,8 +55,9 @@ def test_a_chat_is_created_written_listed_and_persisted(api: Any, runtime: Any) 
     with Workbench.open(runtime.home) as again:
         stored = again.db.chats.get_session(session_id)
         assert stored["status"] == "completed" and stored["user_identifier"] == "ada"
-        assert [m["content"] for m in again.db.chats.messages(session_id)] == ["Summarise a web page", "Here it is"]
-        assert again.db.chats.messages(session_id)[0]["metadata"] == {"source": "panel"}
+        assert [m["content"] for m in again.db.chats.messages(session_id)][1:] == ["Summarise a web page",
+                                                                                    "Here it is"]
+        assert again.db.chats.messages(session_id)[1]["metadata"] == {"source": "panel"}
 
 
 def test_bad_bodies_name_the_field(api: Any) -> None:
@@ -79,7 +85,8 @@ def test_bad_bodies_name_the_field(api: Any) -> None:
     too_long = api("POST", messages, {"role": "user", "content": "x" * 100_001}).json["message"]
     assert "100,001 characters" in too_long and "100,000" in too_long
     assert api("GET", "chat/sessions", params={"limit": 0}).json["field"] == "limit"
-    assert api("GET", messages).json["messages"] == []  # nothing refused was stored
+    stored = api("GET", messages).json["messages"]
+    assert [m["metadata"]["kind"] for m in stored] == ["welcome"]  # nothing refused was stored
 
 
 def test_unknown_sessions_are_404(api: Any) -> None:
@@ -108,4 +115,4 @@ def test_anonymous_and_browser_writes_without_xsrf_are_refused(api: Any) -> None
                        xsrf=None).code == 403
     assert api.browser("POST", path, message, cookies=cookies, xsrf="abc123").code == 201
     assert api.browser("GET", path, cookies=cookies, xsrf=None).code == 200
-    assert [m["content"] for m in api("GET", path).json["messages"]] == ["hi"]
+    assert [m["content"] for m in api("GET", path).json["messages"]][1:] == ["hi"]

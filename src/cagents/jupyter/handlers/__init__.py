@@ -14,6 +14,7 @@ __all__ = ["API_PREFIX", "ApiHandler", "Body", "api_routes"]
 
 _MODULES = (
     "info", "workflows", "executions", "runs", "events", "deployments", "deployment_reports", "chat",
+    "chat_actions",
 )
 
 

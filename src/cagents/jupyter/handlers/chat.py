@@ -1,7 +1,9 @@
 """`chat/sessions...`: the chat panel's sessions and messages, stored so a chat can be resumed.
 
-This is storage only: the assistant that answers (and writes `generated_config`) comes on
-top of it. Sessions list most recently active first; messages oldest first.
+A new session starts with the assistant's welcome; a session reads with the assistant's
+state (stage, current draft, final workflow). The assistant's own routes (turn, approve,
+execute, deploy) are in `chat_actions`. Sessions list most recently active first; messages
+oldest first.
 """
 
 from __future__ import annotations
@@ -50,24 +52,23 @@ class SessionsHandler(ApiHandler):
         if user is not None and not user.strip():
             raise RequestError("body field 'user_identifier' must not be empty; leave it out instead",
                                field="user_identifier", status=422)
+        from cagents.assistant import ChatAssistant
+
         workbench = await self.workbench()
-        session = await self.blocking(workbench.db.chats.create_session, user_identifier=user)
+        session = await self.blocking(ChatAssistant(workbench).open_session, user)
         self.send_json(session, 201)
 
 
 class SessionHandler(ApiHandler):
-    """One session with its messages; PATCH changes its status or generated workflow."""
+    """One session with its messages and the assistant's state; PATCH changes its status or YAML."""
 
     @web.authenticated
     @authorized
     async def get(self, session_id: str) -> None:
+        from cagents.assistant import ChatAssistant
+
         workbench = await self.workbench()
-
-        def read() -> dict[str, Any]:
-            session = workbench.db.chats.get_session(session_id)
-            return {**session, "messages": workbench.db.chats.messages(session_id)}
-
-        self.send_json(await self.blocking(read))
+        self.send_json(await self.blocking(ChatAssistant(workbench).view, session_id))
 
     @web.authenticated
     @authorized
