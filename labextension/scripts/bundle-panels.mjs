@@ -1,5 +1,5 @@
 // Bundle each panel (src/panels/NAME.ts) into one self-contained ESM file for anywidget's `_esm`,
-// and its stylesheet (style/base.css + style/NAME.css) beside it for `_css`.
+// and its stylesheet (style/base.css + style/forms.css + style/NAME.css) beside it for `_css`.
 // Output: ../src/cagents/labextension/panels/NAME.js and NAME.css.
 import { build, context } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ mkdirSync(outdir, { recursive: true });
 const css = name => readFileSync(join(root, 'style', name), 'utf8');
 for (const name of panels) {
   const own = existsSync(join(root, 'style', `${name}.css`)) ? css(`${name}.css`) : '';
-  writeFileSync(join(outdir, `${name}.css`), `${css('base.css')}\n${own}`);
+  writeFileSync(join(outdir, `${name}.css`), `${css('base.css')}\n${css('forms.css')}\n${own}`);
 }
 if (process.argv.includes('--watch')) {
   const ctx = await context(options);

@@ -42,6 +42,25 @@ function sourceView(source: string, why: string): HTMLElement {
   return h('div', { class: 'cag-diagram-source' }, h('div', { class: 'cag-hint' }, why), h('pre', { class: 'cag-code' }, source));
 }
 
+/** Diagrams JupyterLab drew, redrawn when its theme changes (Mermaid draws in the theme's colours). */
+const drawn = new Map<HTMLElement, { api: Api; mermaid: string; yaml?: string }>();
+let themeWatch: MutationObserver | null = null;
+
+function watchTheme(): void {
+  if (themeWatch || !document.body) {
+    return;
+  }
+  themeWatch = new MutationObserver(() => {
+    for (const [el, spec] of Array.from(drawn)) {
+      drawn.delete(el);
+      if (el.isConnected && el.dataset.drawn === 'mermaid') {
+        void drawDiagram(spec.api, el, spec.mermaid, spec.yaml);
+      }
+    }
+  });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light', 'data-jp-theme-name'] });
+}
+
 /**
  * Draw into `into` (which must be in the page so the host hears the event); `yaml` lets
  * the server draw when the host cannot.
@@ -70,4 +89,8 @@ export async function drawDiagram(api: Api, into: HTMLElement, mermaid: string, 
   }
   into.replaceChildren(drawing ?? sourceView(mermaid, why));
   into.dataset.drawn = kind;
+  if (kind === 'mermaid') {
+    drawn.set(into, { api, mermaid, yaml });
+    watchTheme();
+  }
 }

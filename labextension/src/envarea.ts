@@ -49,7 +49,9 @@ export class EnvArea {
   private readonly paste: HTMLTextAreaElement;
   private readonly problem = h('div', { class: 'cag-hint cag-env-problem' });
 
-  constructor(private readonly requirements: EnvRequirement[], title = 'Environment variables') {
+  /** `initial`: values typed before (the chat rebuilds the area when the workflow changes). */
+  constructor(private readonly requirements: EnvRequirement[], title = 'Environment variables', initial: Record<string, string> = {}) {
+    const rest = { ...initial };
     const rows = requirements.map(requirement => {
       const name = requirement.names[0] ?? '';
       const input = h('input', {
@@ -58,6 +60,11 @@ export class EnvArea {
         attrs: { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: requirement.set ? 'set where it runs' : '' }
       });
       this.inputs.set(name, input);
+      const known = requirement.names.find(n => rest[n]);
+      if (known) {
+        input.value = rest[known];
+        delete rest[known];
+      }
       const others = requirement.names.slice(1);
       const label = h(
         'span',
@@ -75,6 +82,7 @@ export class EnvArea {
       data: { env: 'dotenv' },
       attrs: { rows: '3', spellcheck: 'false', placeholder: 'Or paste .env file contents here (KEY=value per line)' }
     });
+    this.paste.value = Object.entries(rest).map(([key, value]) => `${key}=${value}`).join('\n');
     this.element = h(
       'fieldset',
       { class: 'cag-env', data: { section: 'env' } },

@@ -12,6 +12,8 @@ export interface InsertDetail {
   yaml: string;
   /** The name after `%%cagents` (a Python identifier); empty: the flow name decides. */
   name?: string;
+  /** The host calls this when the cell is in (no argument) or could not be added. */
+  done?: (error?: Error) => void;
 }
 
 /** The text of the cell: `%%cagents NAME` and the YAML. */
@@ -22,8 +24,18 @@ export function cellText(detail: InsertDetail): string {
 
 /** Ask the host to insert the cell; what happened, in words for the panel. */
 export async function requestInsert(from: HTMLElement, detail: InsertDetail): Promise<string> {
-  const event = new CustomEvent<InsertDetail>(INSERT_EVENT, { detail, bubbles: true, cancelable: true, composed: true });
+  let settle: (error?: Error) => void = () => undefined;
+  const inserted = new Promise<void>((resolve, reject) => {
+    settle = error => (error ? reject(error) : resolve());
+  });
+  const event = new CustomEvent<InsertDetail>(INSERT_EVENT, {
+    detail: { ...detail, done: error => settle(error) },
+    bubbles: true,
+    cancelable: true,
+    composed: true
+  });
   if (!from.dispatchEvent(event)) {
+    await inserted;
     return 'Inserted a %%cagents cell below the active cell.';
   }
   try {

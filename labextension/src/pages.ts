@@ -5,7 +5,10 @@
 
 import { errorBox } from './dom';
 import { HostModel, type PanelModule } from './model';
+import chat, { DEFAULT_TRAITS as CHAT_TRAITS } from './panels/chat';
+import deployments, { DEFAULT_TRAITS as DEPLOYMENTS_TRAITS } from './panels/deployments';
 import executions, { DEFAULT_TRAITS as EXECUTIONS_TRAITS } from './panels/executions';
+import mlflow, { DEFAULT_TRAITS as MLFLOW_TRAITS } from './panels/mlflow';
 
 /** A page rendered into the sidebar. */
 export interface MountedPanel {
@@ -65,5 +68,8 @@ export function panelPage<T extends object>(
 }
 
 export const PAGES: PageSpec[] = [
-  panelPage('executions', 'Executions', executions, baseUrl => ({ ...EXECUTIONS_TRAITS, base_url: baseUrl }), 'execution_id')
+  panelPage('chat', 'Chat', chat, baseUrl => ({ ...CHAT_TRAITS, base_url: baseUrl }), 'session_id'),
+  panelPage('executions', 'Executions', executions, baseUrl => ({ ...EXECUTIONS_TRAITS, base_url: baseUrl }), 'execution_id'),
+  panelPage('deployments', 'Deployments', deployments, baseUrl => ({ ...DEPLOYMENTS_TRAITS, base_url: baseUrl }), 'deployment_id'),
+  panelPage('mlflow', 'MLflow', mlflow, baseUrl => ({ ...MLFLOW_TRAITS, base_url: baseUrl }))
 ];

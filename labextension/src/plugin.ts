@@ -1,11 +1,16 @@
 /**
- * The JupyterLab plugin: the cagents sidebar in the left area, and commands to open a page
- * in it (`cagents:open`, args `{page, target}`) or in the main area (`cagents:open-main`).
+ * The JupyterLab plugin: the cagents sidebar in the left area; commands to open a page in it
+ * (`cagents:open`, args `{page, target}`) or as a main-area tab (`cagents:open-main`), and
+ * `cagents:insert-cell` (`{yaml, name}`: a `%%cagents` cell below the active cell).
  */
 
 import { ILabShell, ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { addInsertCommand, listenForPanels } from './commands';
 import { PageWidget } from './mainarea';
 import { PAGES } from './pages';
 import { WorkbenchSidebar } from './sidebar';
@@ -23,10 +28,17 @@ export const SIDEBAR_ID = 'cagents-sidebar';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'cagents:sidebar',
-  description: 'The cagents workbench: executions (and more pages) in the left sidebar.',
+  description: 'The cagents workbench: chat, executions, deployments and MLflow in the left sidebar.',
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer],
-  activate: (app: JupyterFrontEnd, labShell: ILabShell | null, restorer: ILayoutRestorer | null) => {
+  optional: [ILabShell, ILayoutRestorer, INotebookTracker, IRenderMimeRegistry, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    labShell: ILabShell | null,
+    restorer: ILayoutRestorer | null,
+    notebooks: INotebookTracker | null,
+    rendermime: IRenderMimeRegistry | null,
+    palette: ICommandPalette | null
+  ) => {
     const baseUrl = PageConfig.getBaseUrl();
     const sidebar = new WorkbenchSidebar(PAGES, baseUrl, page => {
       void app.commands.execute('cagents:open-main', { page });
@@ -49,21 +61,36 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    // One main-area tab per page: asking again shows the open one.
+    const tabs = new Map<string, PageWidget>();
     app.commands.addCommand('cagents:open-main', {
-      label: args => `Open cagents ${String(args.page ?? 'page')} in the main area`,
+      label: args => {
+        const spec = PAGES.find(page => page.id === args.page);
+        return spec ? `cagents ${spec.label} (tab)` : 'Open a cagents page in the main area';
+      },
       execute: args => {
         const spec = PAGES.find(page => page.id === args.page) ?? PAGES[0];
         if (!spec) {
           return;
         }
-        const widget = new PageWidget(spec, baseUrl);
-        app.shell.add(widget, 'main');
+        let widget = tabs.get(spec.id);
+        if (!widget || widget.isDisposed) {
+          widget = new PageWidget(spec, baseUrl);
+          tabs.set(spec.id, widget);
+          app.shell.add(widget, 'main');
+        }
         if (typeof args.target === 'string') {
           widget.open(args.target);
         }
         app.shell.activateById(widget.id);
       }
     });
+
+    addInsertCommand(app, notebooks);
+    listenForPanels(app, notebooks, rendermime);
+    for (const page of PAGES) {
+      palette?.addItem({ command: 'cagents:open-main', args: { page: page.id }, category: 'cagents' });
+    }
   }
 };
 

@@ -1,9 +1,10 @@
 /**
  * The workbench sidebar: a row of page tabs over one content area. Each page is a panel module
- * rendered once, lazily, with a `HostModel`; switching pages hides and shows them, so each
- * keeps its place. No kernel is involved anywhere.
+ * rendered once, lazily (the first when the sidebar is first shown), with a `HostModel`;
+ * switching pages hides and shows them, so each keeps its place. No kernel is involved anywhere.
  */
 
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import { errorBox, h } from './dom';
 import { NAVIGATE_EVENT, type NavigateDetail } from './navigate';
@@ -52,8 +53,14 @@ export class WorkbenchSidebar extends Widget {
         this.showPage(detail.page, detail.target);
       }
     });
-    if (pages.length) {
-      this.showPage(pages[0].id);
+  }
+
+  /** The first page mounts when the sidebar is first shown (not at JupyterLab's start), unless
+   * a command already chose one: nothing loads for a collapsed sidebar. */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    if (!this.current && this.pages.length) {
+      this.showPage(this.pages[0].id);
     }
   }
 

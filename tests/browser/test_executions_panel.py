@@ -232,7 +232,7 @@ def test_an_unknown_execution_says_so(page: Any, lab: Lab) -> None:
 
 def test_the_panel_follows_the_dark_theme(page: Any, lab: Lab, demo: dict[str, Any]) -> None:
     sidebar = open_sidebar(page, lab)
-    panel = sidebar.locator(".cag-panel")
+    panel = sidebar.locator(".cag-panel.cag-executions")
     expect(row(sidebar, demo["done"]["execution_id"])).to_be_visible()
     light = panel.evaluate("el => getComputedStyle(el).backgroundColor")
     page.evaluate("void window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")

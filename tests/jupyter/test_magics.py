@@ -404,7 +404,7 @@ def test_deployments_and_chat_panels(shell: InteractiveShell) -> None:
     assert "Total: 1 · Healthy: 1 · Dead: 0" in table
     _, captured = run(shell, "%cagents chat")
     (table,) = htmls(captured)
-    assert "s1" in table and "chat assistant is not part of this version" in table
+    assert "s1" in table and "Talk with the workflow assistant in JupyterLab" in table
 
 
 def test_mlflow_panel_embeds_the_local_ui_or_links_the_remote_one(
@@ -425,16 +425,15 @@ def test_mlflow_panel_embeds_the_local_ui_or_links_the_remote_one(
     assert "<iframe" not in page and 'href="https://mlflow.example.org"' in page
 
 
-def test_new_without_the_assistant_says_so_and_inserts_nothing(shell: InteractiveShell) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("cagents.assistant") is not None:
-        pytest.skip("the assistant exists: this checks the message shown without it")
-    result, captured = run(shell, '%cagents new "triage support tickets"')
+def test_new_puts_the_assistants_validated_draft_into_the_next_cell(shell: InteractiveShell) -> None:
+    result, captured = run(shell, '%cagents new "triage support tickets, then ask a person to approve the reply"')
     assert result.error_in_exec is None
-    text = captured.outputs[0].data["text/plain"]
-    assert "assistant is not available" in text and "%%cagents NAME" in text
-    assert not getattr(shell, "rl_next_input", None)
+    cell = shell.rl_next_input
+    assert cell.startswith("%%cagents\n")
+    assert "kind: human" in cell  # the offline drafter read "ask a person to approve"
+    # The draft is a valid workflow: running that cell binds it.
+    result, captured = run(shell, cell)
+    assert result.error_in_exec is None, usage_error(result, captured)
     result, captured = run(shell, "%cagents new")
     assert "the following arguments are required: description" in usage_error(result, captured)
 
@@ -447,3 +446,33 @@ def test_unload_closes_the_workbench(shell: InteractiveShell) -> None:
     shell.run_line_magic("unload_ext", "cagents")
     assert notebook_session.current() is None and not session.opened
     shell.run_line_magic("load_ext", "cagents")  # the fixture unloads it again
+
+
+def test_deploy_runs_the_workflow_as_a_service_and_stop_leaves_nothing(shell: InteractiveShell) -> None:
+    import httpx
+
+    from cagents.cli import main
+    from cagents.deploy import local
+
+    define(shell, CHAIN3)
+    result, captured = run(shell, "%cagents deploy chain --target process -e CANARY_KEY=sk-magic-canary")
+    assert result.error_in_exec is None, usage_error(result, captured)
+    deployed = result.result
+    assert deployed["target"] == "process" and deployed["workflow"] == "chain"
+    assert "no registry runs" in captured.stdout
+    try:
+        assert httpx.get(f"{deployed['url']}/health", timeout=10).status_code == 200
+        answer = httpx.post(f"{deployed['url']}/execute", json={"inputs": {"topic": "tides"}}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["status"] == "completed", answer.text
+        records = notebook_session.current().workbench().db.deployments.list()
+        assert [r.deployment_id for r in records] == [deployed["deployment_id"]]
+    finally:
+        assert main(["deployments", "stop", deployed["deployment_id"]]) == 0
+    assert local.load_all() == []
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{deployed['url']}/health", timeout=2)
+
+    result, captured = run(shell, "%cagents deploy nope")
+    assert "no workflow named `nope`" in usage_error(result, captured)
+    result, captured = run(shell, "%cagents deploy chain -e NOEQUALS")
+    assert "--env expects NAME=VALUE" in usage_error(result, captured)

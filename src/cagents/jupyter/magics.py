@@ -35,10 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CagentsMagics", "identifier", "load_ipython_extension", "unload_ipython_extension"]
 
-COMMANDS = ("run", "step", "executions", "deployments", "mlflow", "chat", "new", "help")
+COMMANDS = ("run", "step", "executions", "deploy", "deployments", "mlflow", "chat", "new", "help")
 STATUSES = ("pending", "running", "waiting", "completed", "failed", "cancelled", "interrupted")
-CHAT_NOTE = ("The chat assistant is not part of this version of cagents yet (it arrives in a later "
-             "release); below are the chat sessions stored in the workbench database.")
+CHAT_NOTE = ("Talk with the workflow assistant in JupyterLab: the Chat page of the cagents sidebar, or this "
+             "output where widgets are shown; below are the chat sessions stored in the workbench database.")
 
 
 class _HelpShown(Exception):
@@ -75,6 +75,15 @@ def _parser() -> _Parser:
     listing.add_argument("--workflow", metavar="NAME", help="only this workflow name")
     listing.add_argument("--search", metavar="TEXT", help="text in the id, workflow name or error")
     listing.add_argument("--limit", type=int, default=20, metavar="N", help="rows (1-500, default 20)")
+    deploy = commands.add_parser("deploy", help="run a workflow as a service (local process or container) "
+                                 "that registers with the workbench and reports its executions")
+    deploy.add_argument("name", metavar="NAME", help="a workflow defined by a %%%%cagents cell")
+    deploy.add_argument("--target", choices=("process", "docker"), default="process",
+                        help="process (default: a local subprocess) or docker (a container)")
+    deploy.add_argument("--service-name", metavar="N", help="the deployment's name (default: the workflow's)")
+    deploy.add_argument("--port", type=int, metavar="P", help="port on 127.0.0.1 (default: a free one)")
+    deploy.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment value for the service only, e.g. an API key (repeatable)")
     commands.add_parser("deployments", help="registered deployments and their health")
     mlflow = commands.add_parser("mlflow", help="the MLflow UI (embedded) or a link to it")
     mlflow.add_argument("--base-url", metavar="URL",
@@ -314,6 +323,35 @@ class CagentsMagics(Magics):
         more = f"showing the newest {len(rows)}; more with --limit" if page.next_cursor else ""
         self._panel("Executions", totals, headers, rows, right=(3, 4, 5), empty="no executions match", extra=more)
 
+    def _deploy(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The workflow of NAME as a service; it registers with this home's registry (JupyterLab's
+        server, or `cagents deployments start`) when one runs."""
+        from cagents.app.deploy import deploy_workflow
+        from cagents.app.deployment_token import deployment_token
+        from cagents.deploy.registry_marker import discover
+        from cagents.store.home import workbench_home
+
+        workflow = self._workflow(args.name)
+        env: dict[str, str] = {}
+        for pair in args.env:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip():
+                raise UsageError(f"--env expects NAME=VALUE, got {pair.split('=', 1)[0]!r}=...")
+            env[key.strip()] = value
+        home = workbench_home()
+        dashboard = discover(home)
+        deployed = deploy_workflow(
+            self.session.workbench(), workflow.spec.text, target=args.target, name=args.service_name,
+            port=args.port, env=env, dashboard_url=dashboard, token=deployment_token(home) if dashboard else None,
+            home=home,
+        )
+        where = f"registered with {dashboard}" if dashboard else (
+            "registered in this home's database; no registry runs, so it sends no heartbeats "
+            "(start JupyterLab with `cagents lab`, or `cagents deployments start`)")
+        print(f"deployment {deployed['deployment_id']} of {workflow.name} runs at {deployed['url']} "
+              f"({args.target}); {where}. Stop it with `cagents deployments stop {deployed['deployment_id']}`.")
+        return deployed
+
     def _deployments(self, args: argparse.Namespace) -> None:
         from cagents.app.formatting import ago
 
@@ -325,23 +363,26 @@ class CagentsMagics(Magics):
         alive = sum(1 for d in records if d.is_alive)
         totals = f"Total: {len(records)} · Healthy: {alive} · Dead: {len(records) - alive}"
         headers = ["Health", "Name", "Workflow", "Host:Port", "Last heartbeat", "Registered", "ID"]
-        self._panel("Deployments", totals, headers, rows, empty="no deployments registered")
+        self._panel("Deployments", totals, headers, rows, empty="no deployments registered",
+                    widget=("DeploymentsWidget", {}))
 
     def _chat(self, args: argparse.Namespace) -> None:
         sessions = self.session.workbench().db.chats.list_sessions(limit=50)
         rows = [[s["session_id"], s["status"], s["created_at"], s["updated_at"],
                  "yes" if s["generated_config"] else ""] for s in sessions]
         headers = ["Session", "Status", "Created", "Last active", "Has YAML"]
-        self._panel("Chat sessions", CHAT_NOTE, headers, rows, empty="no chat sessions yet")
+        self._panel("Chat sessions", CHAT_NOTE, headers, rows, empty="no chat sessions yet",
+                    widget=("ChatWidget", {}))
 
     def _panel(self, title: str, summary: str, headers: list[str], rows: list[list[str]], *,
-               right: tuple[int, ...] = (), empty: str, extra: str = "") -> None:
+               right: tuple[int, ...] = (), empty: str, extra: str = "",
+               widget: tuple[str, dict[str, Any]] | None = None) -> None:
         table = html_table(headers, rows, right=right) if rows else f"<div>{esc(empty)}</div>"
         tail = f"<div>{esc(extra)}</div>" if extra else ""
         html = (f'<div class="cagents-panel"><div><strong>{esc(title)}</strong></div>'
                 f"<div>{esc(summary)}</div>{table}{tail}</div>")
         text = "\n".join(filter(None, [title, summary, text_table(headers, rows) if rows else empty, extra]))
-        publish({"text/html": html, "text/plain": text})
+        publish({"text/html": html, "text/plain": text, **(_widget_view(*widget) if widget else {})})
 
     def _mlflow(self, args: argparse.Namespace) -> None:
         import os
@@ -372,28 +413,42 @@ class CagentsMagics(Magics):
             link = (f'<a href="{esc(url)}" target="_blank" rel="noopener">Open MLflow UI ↗</a>'
                     if url.startswith(("http://", "https://")) else esc(url))
             parts.append(f"<div>MLflow is configured at: {esc(url)}</div><div>{link}</div>")
-        publish({"text/html": f'<div class="cagents-mlflow">{"".join(parts)}</div>', "text/plain": "\n".join(lines)})
+        traits: dict[str, Any] = {"height": max(args.height, 200)}
+        if args.base_url:
+            traits["base_url"] = args.base_url
+        publish({"text/html": f'<div class="cagents-mlflow">{"".join(parts)}</div>', "text/plain": "\n".join(lines),
+                 **_widget_view("MlflowWidget", traits)})
 
     def _new(self, args: argparse.Namespace) -> None:
-        import importlib
-        import importlib.util
+        """The chat assistant in one shot: its validated draft goes into a new cell below."""
+        from cagents.assistant import draft_workflow
 
         description = " ".join(args.description).strip()
         if not description:
             raise UsageError('describe the workflow: %cagents new "what it should do"')
-        draft = None
-        if importlib.util.find_spec("cagents.assistant") is not None:
-            draft = getattr(importlib.import_module("cagents.assistant"), "draft_workflow", None)
-        if draft is None:
-            text = ("The workflow assistant is not available in this version of cagents, so it cannot "
-                    "write a workflow from a description yet. Write it yourself in a cell that starts "
-                    "with `%%cagents NAME` followed by the workflow's YAML (see docs/workflow-language.md); "
-                    "the cell validates it and draws its diagram.")
-            publish({"text/html": f'<div class="cagents-note">{esc(text)}</div>', "text/plain": text})
-            return
-        yaml_text = str(draft(description)).strip("\n")
+        yaml_text = draft_workflow(description).strip("\n")
+        # No NAME: the cell binds the flow's own name, as any `%%cagents` cell does.
         self._shell.set_next_input(f"%%cagents\n{yaml_text}\n", replace=False)
         print("the assistant's workflow is in the new cell below: run it to validate and draw it")
+
+
+def _widget_view(name: str, traits: dict[str, Any]) -> dict[str, Any]:
+    """The panel widget's view for a display bundle: frontends with widgets show the live
+    panel, others (exports, consoles) the HTML and text beside it. Empty without anywidget
+    or the built panel bundles."""
+    import importlib.util
+
+    if importlib.util.find_spec("anywidget") is None:
+        return {}
+    from cagents.jupyter import widgets
+
+    try:
+        widget = getattr(widgets, name)(**traits)
+    except CagentsError:  # a checkout installed without building the front end
+        return {}
+    data, _ = widget._repr_mimebundle_()
+    view = data.get("application/vnd.jupyter.widget-view+json")
+    return {"application/vnd.jupyter.widget-view+json": view} if view else {}
 
 
 def _utcnow() -> Any:

@@ -29,7 +29,7 @@ export function openRegister(host: HTMLElement, api: Api, registered: (deploymen
     if ('value' in spec) {
       input.value = spec.value;
     }
-    const problem = h('span', { class: 'cag-field-problem', attrs: { role: 'alert' } });
+    const problem = h('span', { class: 'cag-field-problem', data: { problem: spec.name }, attrs: { role: 'alert' } });
     inputs.set(spec.name, input);
     problems.set(spec.name, problem);
     return field(spec.label, input, problem);

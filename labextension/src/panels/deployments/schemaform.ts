@@ -11,6 +11,11 @@ import type { JsonSchema } from './types';
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
+/** A value that cannot be sent, and why. */
+class Problem {
+  constructor(readonly text: string) {}
+}
+
 interface Entry {
   name: string;
   schema: JsonSchema;
@@ -41,7 +46,7 @@ export class SchemaForm {
     for (const [name, prop] of Object.entries(properties)) {
       const kind = typeOf(prop);
       const control = this.control(name, prop, kind);
-      const problem = h('span', { class: 'cag-field-problem', attrs: { role: 'alert' } });
+      const problem = h('span', { class: 'cag-field-problem', data: { problem: name }, attrs: { role: 'alert' } });
       const isRequired = required.has(name);
       const facts = [kind, isRequired ? 'required' : 'optional'];
       if (prop.default !== undefined && prop.default !== null) {
@@ -106,8 +111,8 @@ export class SchemaForm {
     for (const entry of this.entries) {
       replace(entry.problem, '');
       const result = this.read(entry);
-      if (typeof result === 'object' && result !== null && 'problem' in result) {
-        replace(entry.problem, result.problem);
+      if (result instanceof Problem) {
+        replace(entry.problem, result.text);
         ok = false;
       } else if (result !== undefined) {
         values[entry.name] = result;
@@ -123,18 +128,18 @@ export class SchemaForm {
     }
     if (control instanceof HTMLSelectElement) {
       if (control.value === '') {
-        return required ? { problem: 'Choose a value.' } : undefined;
+        return required ? new Problem('Choose a value.') : undefined;
       }
       return schema.enum?.[Number(control.value)];
     }
     const text = control.value;
     if (!text.trim()) {
-      return required ? { problem: 'Required.' } : undefined;
+      return required ? new Problem('Required.') : undefined;
     }
     if (kind === 'integer' || kind === 'number') {
       const number = Number(text);
       if (Number.isNaN(number) || (kind === 'integer' && !Number.isInteger(number))) {
-        return { problem: `Expected ${kind === 'integer' ? 'a whole number' : 'a number'}.` };
+        return new Problem(`Expected ${kind === 'integer' ? 'a whole number' : 'a number'}.`);
       }
       return number;
     }
@@ -142,7 +147,7 @@ export class SchemaForm {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        return kind === 'any' ? text : { problem: `Expected JSON (${kind === 'array' ? 'a list like ["a", "b"]' : 'an object like {"k": 1}'}).` };
+        return kind === 'any' ? text : new Problem(`Expected JSON (${kind === 'array' ? 'a list like ["a", "b"]' : 'an object like {"k": 1}'}).`);
       }
     }
     return text;

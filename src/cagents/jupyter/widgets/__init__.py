@@ -10,11 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cagents.jupyter.widgets.chat import ChatWidget
+    from cagents.jupyter.widgets.deployments import DeploymentsWidget
     from cagents.jupyter.widgets.executions import ExecutionsWidget
+    from cagents.jupyter.widgets.mlflow import MlflowWidget
 
-__all__ = ["ExecutionsWidget", "panel_file"]
+__all__ = ["ChatWidget", "DeploymentsWidget", "ExecutionsWidget", "MlflowWidget", "panel_file"]
 
-_LAZY = {"ExecutionsWidget": "cagents.jupyter.widgets.executions"}
+_LAZY = {
+    "ChatWidget": "cagents.jupyter.widgets.chat",
+    "DeploymentsWidget": "cagents.jupyter.widgets.deployments",
+    "ExecutionsWidget": "cagents.jupyter.widgets.executions",
+    "MlflowWidget": "cagents.jupyter.widgets.mlflow",
+}
 
 
 def __getattr__(name: str) -> Any:
