@@ -23,15 +23,6 @@ XSS = '<img src=x onerror="window.__cagentsXss=1"><script>window.__cagentsXss=2<
 SLOW_MS = 90_000
 
 
-@pytest.fixture(autouse=True)
-def assistant_routes(lab: Lab) -> None:
-    status, body = lab.api("GET", "chat/sessions")
-    assert status == 200, body
-    probe, answer = lab.api("POST", "chat/sessions/no-such-session/approve", {})
-    if not (isinstance(answer, dict) and answer.get("error") == "NotFoundError"):
-        pytest.skip(f"the chat assistant routes are not in this server yet ({probe})")
-
-
 def open_chat(page: Any, lab: Lab) -> Any:
     sidebar = open_sidebar(page, lab)
     sidebar.locator('.cag-sidebar-tab[data-page="chat"]').click()

@@ -100,15 +100,7 @@ def test_a_panel_in_an_output_inserts_a_cell_below_its_own_cell(page: Any, lab: 
     assert sources[1] == "%cagents deployments" and sources[3] == "print('last')"
 
 
-@pytest.fixture
-def chat_routes(lab: Lab) -> None:
-    """Skip until the assistant's routes are in the server."""
-    _, answer = lab.api("POST", "chat/sessions/no-such-session/approve", {})
-    if not (isinstance(answer, dict) and answer.get("error") == "NotFoundError"):
-        pytest.skip("the chat assistant routes are not in this server yet")
-
-
-def test_insert_from_the_chat_in_an_output_and_from_the_sidebar(page: Any, lab: Lab, chat_routes: None) -> None:
+def test_insert_from_the_chat_in_an_output_and_from_the_sidebar(page: Any, lab: Lab) -> None:
     write_notebook(lab, "chat.ipynb", ["%load_ext cagents", "%cagents chat", "print('after the chat')"])
     open_notebook(page, lab, "chat.ipynb")
     run_all(page)
@@ -143,7 +135,7 @@ def test_insert_from_the_chat_in_an_output_and_from_the_sidebar(page: Any, lab: 
     expect(cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
 
 
-def test_insert_from_the_sidebar_without_a_notebook_says_so(page: Any, lab: Lab, chat_routes: None) -> None:
+def test_insert_from_the_sidebar_without_a_notebook_says_so(page: Any, lab: Lab) -> None:
     page.goto(lab.lab_url("lab/workspaces/no-notebooks"))  # a workspace without the earlier tests' notebooks
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('cagents:open')")
     page.evaluate("() => window.jupyterapp.restored.then(() => true)")
