@@ -475,4 +475,4 @@ def test_deploy_runs_the_workflow_as_a_service_and_stop_leaves_nothing(shell: In
     result, captured = run(shell, "%cagents deploy nope")
     assert "no workflow named `nope`" in usage_error(result, captured)
     result, captured = run(shell, "%cagents deploy chain -e NOEQUALS")
-    assert "--env expects NAME=VALUE" in usage_error(result, captured)
+    assert "--env expects NAME=VALUE, got 'NOEQUALS'" in usage_error(result, captured)

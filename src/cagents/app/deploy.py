@@ -18,7 +18,7 @@ from cagents.errors import RequestError
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench
 
-__all__ = ["TARGETS", "deploy_workflow", "free_port"]
+__all__ = ["TARGETS", "deploy_workflow", "find_registry", "free_port"]
 
 TARGETS = ("process", "docker")
 
@@ -31,6 +31,21 @@ def free_port(host: str) -> int:
         return int(sock.getsockname()[1])
     finally:
         sock.close()
+
+
+def find_registry(explicit: str | None = None) -> tuple[str | None, str | None]:
+    """The registry services register with (`explicit`, else `$CAGENTS_DASHBOARD_URL`, else the
+    one running for this home: JupyterLab's server or `cagents deployments start`) and the
+    deployment token they present; (None, None) when none is known."""
+    from cagents.app.deployment_token import TOKEN_ENV, deployment_token
+    from cagents.deploy.registration import DASHBOARD_ENV
+    from cagents.deploy.registry_marker import discover
+    from cagents.store.home import workbench_home
+
+    url = explicit or os.environ.get(DASHBOARD_ENV) or discover(workbench_home())
+    if not url:
+        return None, None
+    return url, os.environ.get(TOKEN_ENV) or deployment_token(workbench_home())
 
 
 def _write_spec(folder: Path, deployment_id: str, text: str) -> Path:

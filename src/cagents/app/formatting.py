@@ -1,4 +1,4 @@
-"""How hosts show times, durations and costs, and read `NAME=VALUE` inputs: one way everywhere.
+"""How hosts show times, durations and costs, and read `NAME=VALUE` inputs and env values.
 
 The CLI, the magics and the progress view print the same `3 min ago`, `1m 05s`, `$0.000120`.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from cagents.errors import CagentsError
 
-__all__ = ["ago", "cost", "duration", "parse_inputs"]
+__all__ = ["ago", "cost", "duration", "parse_env", "parse_env_text", "parse_inputs"]
 
 
 def ago(when: datetime, now: datetime) -> str:
@@ -68,3 +68,37 @@ def parse_inputs(pairs: list[str], input_file: str | None) -> dict[str, Any]:
             raise CagentsError(f"--input expects NAME=VALUE, got {pair!r}")
         inputs[name.strip()] = value
     return inputs
+
+
+def parse_env(pairs: list[str], env_file: str | None) -> dict[str, str]:
+    """`--env-file` lines, then each `--env NAME=VALUE` (later ones win)."""
+    env: dict[str, str] = {}
+    if env_file:
+        try:
+            env.update(parse_env_text(Path(env_file).read_text(encoding="utf-8"), env_file))
+        except OSError as error:
+            raise CagentsError(f"cannot read --env-file {env_file}: {error.strerror or error}") from None
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CagentsError(f"--env expects NAME=VALUE, got {pair.split('=')[0]!r}")
+        env[name.strip()] = value
+    return env
+
+
+def parse_env_text(text: str, where: str = ".env") -> dict[str, str]:
+    """`NAME=VALUE` lines (`export ` and quotes allowed, `#` comments); values are not echoed."""
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise CagentsError(f"{where}:{number}: expected NAME=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        env[name.strip()] = value
+    return env

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cagents.app.deploy import find_registry
+from cagents.app.deploy import free_port
+from cagents.app.formatting import parse_env
 from cagents.errors import CagentsError
 
 HELP = "deploy a workflow as a local process or a Docker container"
@@ -47,53 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="workbench to register with (default $CAGENTS_DASHBOARD_URL, else a "
                              "running `cagents deployments start` of this home)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def parse_env(pairs: list[str], env_file: str | None) -> dict[str, str]:
-    """`--env-file` lines, then each `--env NAME=VALUE` (later ones win)."""
-    env: dict[str, str] = {}
-    if env_file:
-        try:
-            env.update(parse_env_text(Path(env_file).read_text(encoding="utf-8"), env_file))
-        except OSError as error:
-            raise CagentsError(f"cannot read --env-file {env_file}: {error.strerror or error}") from None
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise CagentsError(f"--env expects NAME=VALUE, got {pair.split('=')[0]!r}")
-        env[name.strip()] = value
-    return env
-
-
-def parse_env_text(text: str, where: str = ".env") -> dict[str, str]:
-    """`NAME=VALUE` lines (`export ` and quotes allowed, `#` comments); values are not echoed."""
-    env: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").strip()
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise CagentsError(f"{where}:{number}: expected NAME=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        env[name.strip()] = value
-    return env
-
-
-def dashboard(explicit: str | None) -> tuple[str | None, str | None]:
-    """The workbench URL and its deployment token, where one is known."""
-    from cagents.app.deployment_token import TOKEN_ENV, deployment_token
-    from cagents.deploy.registration import DASHBOARD_ENV
-    from cagents.deploy.registry_marker import discover
-    from cagents.store.home import workbench_home
-
-    url = explicit or os.environ.get(DASHBOARD_ENV) or discover(workbench_home())
-    if not url:
-        return None, None
-    return url, os.environ.get(TOKEN_ENV) or deployment_token(workbench_home())
 
 
 def choose_target(name: str) -> str:
@@ -145,16 +101,6 @@ def _engine_socket_problem(address: str) -> str | None:
     return None
 
 
-def free_port(host: str) -> int:
-    from cagents.deploy.serve_main import bind
-
-    sock = bind(host, 0)
-    try:
-        return int(sock.getsockname()[1])
-    finally:
-        sock.close()
-
-
 def run(args: argparse.Namespace) -> int:
     from cagents.config.loader import load_config
     from cagents.deploy import local
@@ -170,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or spec.name
     deployment_id = check_deployment_id(args.deployment_id or local.new_deployment_id(name))
     port = args.port or free_port(args.host)
-    url, deployment_token = dashboard(args.dashboard)
+    url, deployment_token = find_registry(args.dashboard)
     target_name = choose_target(args.target)
     target = get_target(target_name)
     record = target.deploy(spec_path, deployment_id=deployment_id, name=name, host=args.host, port=port,

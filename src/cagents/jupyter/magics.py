@@ -326,24 +326,16 @@ class CagentsMagics(Magics):
     def _deploy(self, args: argparse.Namespace) -> dict[str, Any]:
         """The workflow of NAME as a service; it registers with this home's registry (JupyterLab's
         server, or `cagents deployments start`) when one runs."""
-        from cagents.app.deploy import deploy_workflow
-        from cagents.app.deployment_token import deployment_token
-        from cagents.deploy.registry_marker import discover
+        from cagents.app.deploy import deploy_workflow, find_registry
+        from cagents.app.formatting import parse_env
         from cagents.store.home import workbench_home
 
         workflow = self._workflow(args.name)
-        env: dict[str, str] = {}
-        for pair in args.env:
-            key, sep, value = pair.partition("=")
-            if not sep or not key.strip():
-                raise UsageError(f"--env expects NAME=VALUE, got {pair.split('=', 1)[0]!r}=...")
-            env[key.strip()] = value
-        home = workbench_home()
-        dashboard = discover(home)
+        env = parse_env(args.env, None)
+        dashboard, token = find_registry()
         deployed = deploy_workflow(
             self.session.workbench(), workflow.spec.text, target=args.target, name=args.service_name,
-            port=args.port, env=env, dashboard_url=dashboard, token=deployment_token(home) if dashboard else None,
-            home=home,
+            port=args.port, env=env, dashboard_url=dashboard, token=token, home=workbench_home(),
         )
         where = f"registered with {dashboard}" if dashboard else (
             "registered in this home's database; no registry runs, so it sends no heartbeats "
