@@ -163,3 +163,28 @@ def test_the_registry_refuses_requests_without_the_token(registry: Any) -> None:
     missing = httpx.post(registry.url + "/cagents/api/deployments/nope/heartbeat",
                          headers={"Authorization": f"Bearer {registry.token}"})
     assert missing.status_code == 404 and "register again" in missing.json()["message"]
+
+
+def test_cancel_from_the_workbench_stops_the_run_in_the_service(
+    serve: Any, hold_file: Path, registry: Any
+) -> None:
+    """The Executions page's Cancel reaches a deployed run: the heartbeat answer names it."""
+    from cagents.app.cancel import cancel_execution
+
+    service = serve(hold_file, deployment_id="held-2", dashboard_url=registry.url,
+                    deployment_token=registry.token, heartbeat_interval=0.2)
+    execution_id = httpx.post(service.url + "/execute?async=true", json={"inputs": {"value": "v"}}).json()[
+        "execution_id"]
+
+    def status() -> str | None:
+        with registry.workbench() as workbench:
+            found = workbench.db.executions.list().items
+        return found[0].status if found else None
+
+    eventually(lambda: status() == "running")
+    with registry.workbench() as workbench:
+        asked = cancel_execution(workbench, execution_id)  # nothing here drives it: a request
+        assert asked.status == "running" and asked.cancel_requested
+    eventually(lambda: status() == "cancelled")
+    local = httpx.get(f"{service.url}/executions/{execution_id}").json()
+    assert local["status"] == "cancelled"

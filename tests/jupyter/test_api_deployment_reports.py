@@ -54,7 +54,8 @@ def test_a_report_creates_then_updates_the_execution_with_its_states(api: Any, r
     workbench = _workbench(api, runtime)
     first = api("POST", "deployments/svc-1/executions", {"execution": _execution(), "states": [_state(1, "classify")]})
     assert first.code == 201, first.body
-    assert first.json == {"execution_id": "exec-1", "deployment_id": "svc-1", "created": True, "states_added": 1}
+    assert first.json == {"execution_id": "exec-1", "deployment_id": "svc-1", "created": True, "states_added": 1,
+                          "cancel_requested": False}
     row = workbench.db.executions.get("exec-1")
     assert (row.status, row.deployment_id, row.workflow_name, row.inputs) == ("running", "svc-1", "triage",
                                                                               {"ticket": "hi"})

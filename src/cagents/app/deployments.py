@@ -98,13 +98,35 @@ async def aregister(workbench: Workbench, *, check_health: bool = False, **field
 
 
 def heartbeat(workbench: Workbench, deployment_id: str) -> dict[str, Any]:
-    """The deployment is alive now; an unknown id (expired and cleaned up) must register again."""
+    """The deployment is alive now; an unknown id (expired and cleaned up) must register again.
+
+    The answer carries `cancel_requested`: the ids of this deployment's running executions that
+    someone asked to cancel here (the Executions page), for the service to stop.
+    """
     try:
-        return public_dict(workbench.db.deployments.heartbeat(deployment_id))
+        record = public_dict(workbench.db.deployments.heartbeat(deployment_id))
     except NotFoundError as exc:
         exc.args = (f"{exc}; a service whose registration was removed must register again "
                     "(POST /cagents/api/deployments)",)
         raise
+    record["cancel_requested"] = cancel_requests(workbench, deployment_id)
+    return record
+
+
+def cancel_requests(workbench: Workbench, deployment_id: str, execution_id: str | None = None) -> list[str]:
+    """Running executions of a deployment (or just `execution_id`) that were asked to cancel."""
+    from sqlalchemy import select
+
+    from cagents.store.models import Execution
+
+    query = select(Execution.id).where(
+        Execution.deployment_id == deployment_id, Execution.cancel_requested.is_(True),
+        Execution.status.in_(("running", "pending")),
+    )
+    if execution_id is not None:
+        query = query.where(Execution.id == execution_id)
+    with workbench.db.read() as conn:
+        return sorted(conn.execute(query).scalars())
 
 
 def get_deployment(workbench: Workbench, deployment_id: str) -> dict[str, Any]:

@@ -122,9 +122,12 @@ def report_execution(
 ) -> dict[str, Any]:
     """Create or update a reported execution and add its new checkpoints.
 
-    Returns `{"execution_id", "created", "states_added"}`. An execution id the workbench
-    knows from elsewhere (another deployment, or a run of its own) is a 409.
+    Returns `{"execution_id", "created", "states_added", "cancel_requested"}` (the last: someone
+    asked here to cancel it, so the service should stop it). An execution id the workbench knows
+    from elsewhere (another deployment, or a run of its own) is a 409.
     """
+    from cagents.app.deployments import cancel_requests
+
     if not isinstance(deployment_id, str) or not deployment_id.strip() or len(deployment_id) > 128:
         raise _bad("deployment_id", "must be a non-empty string of at most 128 characters")
     record, rows = _checked(deployment_id, execution, states)
@@ -133,7 +136,8 @@ def report_execution(
         created = _upsert(workbench, deployment_id, record)
         added = _add_states(workbench, execution_id, rows, new=created)
     return {"execution_id": execution_id, "deployment_id": deployment_id, "created": created,
-            "states_added": added}
+            "states_added": added,
+            "cancel_requested": bool(cancel_requests(workbench, deployment_id, execution_id))}
 
 
 def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["API_PATH", "DASHBOARD_ENV", "Registration", "api_url"]
@@ -38,8 +38,11 @@ class Registration:
         payload: Mapping[str, Any],
         *,
         interval: float | None = None,
+        on_cancel: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.dashboard_url = dashboard_url
+        #: Called with the execution ids the workbench asked to cancel (heartbeat answers).
+        self.on_cancel = on_cancel
         self.payload = dict(payload)
         self.deployment_id = str(payload["deployment_id"])
         ttl = float(payload.get("ttl_seconds") or 60)
@@ -96,6 +99,7 @@ class Registration:
             elif response.status_code == 200:
                 self.heartbeats += 1
                 self._ok()
+                self._cancel_asked(response)
                 return
             else:
                 self._refused("heartbeat", response)
@@ -110,6 +114,16 @@ class Registration:
             self._ok()
         else:
             self._refused("registration", response)
+
+    def _cancel_asked(self, response: Any) -> None:
+        if self.on_cancel is None:
+            return
+        try:
+            asked = response.json().get("cancel_requested") or []
+        except (ValueError, AttributeError):
+            return
+        if isinstance(asked, list) and asked:
+            self.on_cancel([str(execution_id) for execution_id in asked])
 
     def _ok(self) -> None:
         if self.last_error is not None:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cagents.deploy.registration import REQUEST_TIMEOUT, api_url
@@ -61,8 +62,11 @@ class Reporter:
         max_failures: int = 5,
         retry_delay: float = 0.5,
         delay: float = 1.0,
+        on_cancel: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.dashboard_url = dashboard_url
+        #: Called with an execution id the workbench asked to cancel (report answers).
+        self.on_cancel = on_cancel
         self.deployment_id = deployment_id
         self.db = db
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -211,6 +215,8 @@ class Reporter:
                 return
             if chunk:
                 self._last_state[execution_id] = chunk[-1].id
+            if self.on_cancel is not None and _asks_cancel(response):
+                self.on_cancel([execution_id])
         self.sent += 1
         self._failures.pop(execution_id, None)
         if record.status not in _ACTIVE and execution_id not in self._dirty:
@@ -243,3 +249,10 @@ class Reporter:
         self._failures.pop(execution_id, None)
         self._last_state.pop(execution_id, None)
         _log.warning("dropped the report of execution %s to %s: %s", execution_id, self.dashboard_url, reason)
+
+
+def _asks_cancel(response: Any) -> bool:
+    try:
+        return bool(response.json().get("cancel_requested"))
+    except (ValueError, AttributeError):
+        return False

@@ -78,13 +78,24 @@ class WorkflowService:
             from cagents.deploy.reporter import Reporter
 
             self.reporter = Reporter(self.config.dashboard_url, self.config.deployment_token,
-                                     self.deployment_id, self.workbench.db)
+                                     self.deployment_id, self.workbench.db, on_cancel=self.cancel_runs)
             self.reporter.start()
             self._subscribers = [self.reporter.subscriber]
             self.registration = Registration(self.config.dashboard_url, self.config.deployment_token,
                                              self.registration_payload(self.config.port),
-                                             interval=self.config.heartbeat_interval)
+                                             interval=self.config.heartbeat_interval,
+                                             on_cancel=self.cancel_runs)
             self.registration.start()
+
+    def cancel_runs(self, execution_ids: list[str]) -> None:
+        """Stop runs of this service that the workbench was asked to cancel (Executions page)."""
+        if self.workbench is None:
+            return
+        for execution_id in execution_ids:
+            run = self.workbench.live_run(execution_id)
+            if run is not None:
+                _log.info("execution %s: cancelled from the workbench", execution_id)
+                run.cancel()
 
     async def stop(self) -> None:
         """Finish or cancel the running executions, send their reports, close the workbench."""
