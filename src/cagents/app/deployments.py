@@ -1,5 +1,6 @@
 """Deployments: the registry (register, heartbeat, health from the TTL, cleanup) and the calls
-the workbench makes to a deployed service (`GET /health`, `GET /schema`, `POST /execute`).
+the workbench makes to a deployed service (`GET /health`, `GET /schema`, `POST /execute`,
+`POST /executions/{id}/resume`).
 
 Every function answers JSON-able dicts. A service that cannot be reached is a
 `DeploymentError` (502) naming host:port and what to check; a request the service refuses
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
     import httpx
 
     from cagents.app.workbench import Workbench
-    from cagents.store.records import DeploymentRecord
+    from cagents.store.records import DeploymentRecord, ExecutionRecord
 
 __all__ = [
     "RESERVED_IDS", "TOKEN_KEY", "adeployment_schema", "aexecute_deployment", "aregister",
-    "cleanup", "deregister", "execute_on", "fetch_schema", "get_deployment", "heartbeat",
-    "list_deployments", "probe_health", "public_dict", "register",
+    "aresume_deployed", "cleanup", "deregister", "execute_on", "fetch_schema", "get_deployment",
+    "heartbeat", "list_deployments", "probe_health", "public_dict", "register", "resume_on",
 ]
 
 #: Ids a route already uses (`POST deployments/cleanup`): no deployment may take them.
@@ -291,6 +292,15 @@ async def fetch_schema(record: DeploymentRecord) -> dict[str, Any]:
     return _answer(response, record, "GET /schema", [])  # type: ignore[no-any-return]
 
 
+def _refuse_dead(record: DeploymentRecord, hint: str = ", or send force: true to try anyway") -> None:
+    if not record.is_alive:
+        raise ConflictError(
+            f"deployment '{record.deployment_id}' is dead: its last heartbeat was "
+            f"{record.heartbeat_age_seconds:.0f} s ago, longer than its TTL of {record.ttl_seconds} s; "
+            f"start it again (it registers itself){hint}"
+        )
+
+
 async def execute_on(record: DeploymentRecord, inputs: dict[str, Any], env: dict[str, str] | None = None,
                      *, async_: bool = False, force: bool = False) -> dict[str, Any]:
     """`POST /execute` on the deployment; `env` goes with this request only and is never stored.
@@ -299,12 +309,8 @@ async def execute_on(record: DeploymentRecord, inputs: dict[str, Any], env: dict
     """
     import httpx
 
-    if not record.is_alive and not force:
-        raise ConflictError(
-            f"deployment '{record.deployment_id}' is dead: its last heartbeat was "
-            f"{record.heartbeat_age_seconds:.0f} s ago, longer than its TTL of {record.ttl_seconds} s; "
-            "start it again (it registers itself), or send force: true to try anyway"
-        )
+    if not force:
+        _refuse_dead(record)
     env = dict(env or {})
     payload: dict[str, Any] = {"inputs": inputs, "env": env}
     if async_:
@@ -332,3 +338,49 @@ async def aexecute_deployment(workbench: Workbench, deployment_id: str, inputs: 
     """Execute on a registered deployment (404 for an unknown id, 409 when it is dead)."""
     record = await asyncio.to_thread(workbench.db.deployments.get, deployment_id)
     return await execute_on(record, inputs, env, async_=async_, force=force)
+
+
+async def resume_on(record: DeploymentRecord, execution_id: str, values: dict[str, Any] | None,
+                    env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`POST /executions/{id}/resume` on the deployment that ran the execution: the run goes on
+    there and is reported back here. Refusals keep the service's status (409, 422)."""
+    from urllib.parse import quote
+
+    import httpx
+
+    _refuse_dead(record, "")
+    env = dict(env or {})
+    payload: dict[str, Any] = {"env": env} if values is None else {"values": values, "env": env}
+    secrets = [value for value in env.values() if isinstance(value, str) and len(value) >= 4]
+    call = f"POST /executions/{execution_id}/resume"
+    what = f"deployment '{record.deployment_id}'"
+    with _reaching(what, record.host, record.port, call, SCHEMA_TIMEOUT):
+        async with httpx.AsyncClient(timeout=SCHEMA_TIMEOUT, trust_env=False) as client:
+            response = await client.post(
+                _url(record.host, record.port, f"/executions/{quote(execution_id, safe='')}/resume"),
+                json=payload, headers=_headers(record))
+    if response.status_code == 404:
+        detail = _body(response)
+        detail = detail.get("detail") if isinstance(detail, dict) else detail
+        why = ("runs a cagents version without resume; deploy it again with this version"
+               if detail == "Not Found" else
+               f"does not know execution {execution_id} (is its database another replica's, or new?)")
+        raise DeploymentError(f"{what} at {record.host}:{record.port} {why} ({call} answered 404)",
+                              status=404, detail=detail)
+    result = _answer(response, record, call, secrets)
+    return result if isinstance(result, dict) else {"result": result}
+
+
+async def aresume_deployed(workbench: Workbench, execution: ExecutionRecord, values: dict[str, Any] | None,
+                           env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Resume an execution a deployment reported, on that deployment (it must be registered)."""
+    deployment_id = execution.deployment_id
+    assert deployment_id is not None
+    try:
+        record = await asyncio.to_thread(workbench.db.deployments.get, deployment_id)
+    except NotFoundError:
+        raise ConflictError(
+            f"execution {execution.id} ran on deployment '{deployment_id}', which is not registered here "
+            "(any more); start that service again (it registers itself), then resume the execution"
+        ) from None
+    return await resume_on(record, execution.id, values, env)

@@ -70,6 +70,28 @@ def _body(raw: bytes, query_async: bool) -> tuple[dict[str, Any], dict[str, str]
     return inputs, env, run_async or query_async
 
 
+def _resume_body(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """`values` (None: continue an interrupted run) and `env` of a resume body; a 422 otherwise."""
+    data = _loads(raw) if raw.strip() else {}
+    if not isinstance(data, dict):
+        raise Refused(422, [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}],
+                      f"the request body must be an object, got {type(data).__name__}")
+    unknown = {name: "Extra inputs are not permitted (use values, env)" for name in data
+               if name not in ("values", "env")}
+    if unknown:
+        raise Refused(422, field_errors(unknown, ("body",)))
+    values = data.get("values")
+    if values is not None and not isinstance(values, dict):
+        raise Refused(422, field_errors({"values": "Input should be a valid dictionary"}, ("body",)))
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise Refused(422, field_errors({"env": "Input should be a valid dictionary"}, ("body",)))
+    bad = {name: "Input should be a valid string" for name, value in env.items() if not isinstance(value, str)}
+    if bad:
+        raise Refused(422, field_errors(bad, ("body", "env")))
+    return values, env
+
+
 def _execute_openapi(service: WorkflowService) -> dict[str, Any]:
     """The request body of /execute as the workflow declares it."""
     schema = {
@@ -163,6 +185,28 @@ def build_app(service: WorkflowService) -> FastAPI:
              dependencies=guarded)
     async def execution(execution_id: str) -> dict[str, Any]:
         return await service.execution(execution_id)
+
+    @app.post(
+        "/executions/{execution_id}/resume", summary="Answer a waiting human node, or continue an interrupted run",
+        dependencies=guarded, status_code=202,
+        openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"values": {"type": "object", "description": "the waiting node's outputs"},
+                           "env": {"type": "object", "additionalProperties": {"type": "string"}}}}}}}},
+        responses={409: {"description": "not waiting or interrupted"}, 404: {"description": "unknown id"},
+                   422: {"description": "values that do not fit the waiting node, one item per field"}},
+    )
+    async def resume(execution_id: str, request: Request) -> JSONResponse:
+        try:
+            values, env = _resume_body(await request.body())
+        except ValueError as exc:
+            raise Refused(422, [{"loc": ["body"], "msg": f"JSON decode error: {exc}", "type": "json_invalid"}],
+                          "the request body is not valid JSON") from None
+        await service.resume(execution_id, values, env)
+        location = f"/executions/{execution_id}"
+        return JSONResponse({"execution_id": execution_id, "deployment_id": service.deployment_id,
+                             "status": "running", "url": location}, status_code=202,
+                            headers={"Location": location})
 
     app.state.service = service
     return app

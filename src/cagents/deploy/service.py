@@ -1,4 +1,5 @@
-"""The served app of one workflow: `/health`, `/schema`, `/execute`, `/executions/{id}`.
+"""The served app of one workflow: `/health`, `/schema`, `/execute`, `/executions/{id}`, and
+`/executions/{id}/resume` (answer a waiting human node, or continue an interrupted run).
 
 Runs go through `cagents.app` on the service's own workbench (its own database), tagged
 with the deployment id; with a workbench URL the service registers itself and reports its
@@ -141,7 +142,8 @@ class WorkflowService:
             "deployment_id": self.deployment_id, "deployment_name": self.name,
             "workflow_name": self.spec.name, "host": host, "port": port,
             "ttl_seconds": self.config.ttl_seconds,
-            "capabilities": {"execute": True, "async": True, "schema": True, "auth": bool(self.config.token),
+            "capabilities": {"execute": True, "async": True, "schema": True, "resume": True,
+                             "auth": bool(self.config.token),
                              "sync_timeout_seconds": self.config.timeout, "tools": tools,
                              "env": [name for req in self.spec.env for name in req.names]},
             "metadata": metadata,
@@ -164,8 +166,51 @@ class WorkflowService:
         task.add_done_callback(lambda done: self._ended(execution_id, done))
         return execution_id
 
+    async def resume(self, execution_id: str, values: Mapping[str, Any] | None, env: Mapping[str, str]) -> None:
+        """Continue a waiting or interrupted execution of this service as a task; returns once the
+        answer is accepted (its first event), so refusals (409, 422 naming each value) reach the caller."""
+        from cagents.app.resume import aresume_execution, check_resumable
+        from cagents.errors import ConflictError, InputError, NotFoundError
+
+        assert self.workbench is not None
+        if self.closing:
+            raise Refused(503, "the service is shutting down; resume the execution once it runs again")
+        if execution_id in self.tasks:
+            raise Refused(409, f"execution {execution_id} is running on this service; it needs no resume")
+        try:
+            record = await check_resumable(self.workbench, execution_id, values)
+        except NotFoundError:
+            record = None
+        except ConflictError as error:
+            raise Refused(409, str(error)) from None
+        if record is None or record.deployment_id != self.deployment_id:
+            raise Refused(404, f"no execution with id '{execution_id}' on this service")
+        accepted = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(aresume_execution(
+            self.workbench, execution_id, values, env=env or None,
+            subscribers=[lambda _event: accepted.set(), *self._subscribers]))
+        self.tasks[execution_id] = task
+        task.add_done_callback(lambda done: self._ended(execution_id, done))
+        waiter = asyncio.ensure_future(accepted.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        failure = task.exception() if task.done() and not task.cancelled() else None
+        if isinstance(failure, (InputError, ConflictError)):
+            self.workbench.untrack(execution_id)  # still waiting for a right answer
+        if isinstance(failure, InputError):
+            raise Refused(422, field_errors(failure.problems, ("body", "values")), str(failure))
+        if isinstance(failure, ConflictError):
+            raise Refused(409, str(failure))
+        _log.info("execution %s: resumed", execution_id)
+
     def _ended(self, execution_id: str, task: asyncio.Task[RunResult]) -> None:
+        from cagents.errors import ConflictError, InputError
+
         self.tasks.pop(execution_id, None)
+        if not task.cancelled() and isinstance(task.exception(), (InputError, ConflictError)):
+            return  # a refused resume: its caller was told
         if not task.cancelled() and task.exception() is not None:
             _log.error("execution %s failed outside the workflow", execution_id, exc_info=task.exception())
 

@@ -196,14 +196,24 @@ class RerunHandler(_BackgroundRunHandler):
 
 
 class ResumeHandler(_BackgroundRunHandler):
-    """Continue an interrupted or waiting execution (`values` answer a waiting human node)."""
+    """Continue an interrupted or waiting execution (`values` answer a waiting human node);
+    one a deployment reported goes on there, not here."""
 
     @web.authenticated
     @authorized
     async def post(self, execution_id: str) -> None:
+        from cagents.app.deployments import aresume_deployed
+
         body = self.body(allowed={"values", "env"})
         values: dict[str, Any] | None = body.get("values", dict, None)
         env = body.strings("env")
+        workbench = await self.workbench()
+        record = await self.blocking(workbench.db.executions.get, execution_id)
+        if record.deployment_id:
+            await aresume_deployed(workbench, record, values, env or None)
+            self.send_json({"execution_id": execution_id, "deployment_id": record.deployment_id,
+                            "events_url": self.events_url(execution_id)}, status=202)
+            return
         live = await (await self.live()).resume(execution_id, values, env=env or None)
         await _begun(live)
         self.send_json({"execution_id": execution_id, "events_url": self.events_url(execution_id)}, status=202)
