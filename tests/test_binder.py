@@ -197,8 +197,6 @@ def test_readme_badge_opens_the_getting_started_notebook() -> None:
 
 def test_the_demo_notebooks_exist_and_use_the_workbench_kernel() -> None:
     folder = ROOT / "notebooks"
-    if not folder.is_dir():
-        pytest.skip("notebooks/ is not written yet")
     for name in NOTEBOOKS:
         path = folder / name
         assert path.is_file(), f"notebooks/{name} is missing (binder/README.md and the badge name it)"
