@@ -42,6 +42,26 @@ CHAIN4 = textwrap.dedent("""\
       execution: {max_retries: 0}
     """)
 
+#: A code node that raises: a failed execution with an error message.
+BREAKS = textwrap.dedent("""\
+    schema_version: "1.0"
+    flow: {name: breaks}
+    state:
+      fields:
+        n: {type: int, required: true}
+        out: {type: int}
+    nodes:
+      - id: crash
+        kind: code
+        inputs: {n: "{n}"}
+        code: |
+          raise ValueError("boom " + str(inputs["n"]))
+        outputs: [out]
+    edges:
+      - {from: START, to: crash}
+      - {from: crash, to: END}
+    """)
+
 APPROVAL = textwrap.dedent("""\
     schema_version: "1.0"
     flow: {name: approval}

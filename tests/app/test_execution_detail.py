@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 
 import pytest
 
-from app.dbview import APPROVAL, CHAIN4, echo
+from app.dbview import APPROVAL, BREAKS, CHAIN4, echo
 from cagents.app import Workbench, run_workflow
 from cagents.app.execution_detail import (
     ACTIONS,
@@ -19,25 +18,6 @@ from cagents.app.execution_detail import (
 )
 from cagents.errors import ConflictError, NotFoundError
 from support.llm_server import ScriptedLLMServer
-
-BREAKS = textwrap.dedent("""\
-    schema_version: "1.0"
-    flow: {name: breaks}
-    state:
-      fields:
-        n: {type: int, required: true}
-        out: {type: int}
-    nodes:
-      - id: crash
-        kind: code
-        inputs: {n: "{n}"}
-        code: |
-          raise ValueError("boom " + str(inputs["n"]))
-        outputs: [out]
-    edges:
-      - {from: START, to: crash}
-      - {from: crash, to: END}
-    """)
 
 
 def _scripted(server: ScriptedLLMServer) -> dict[str, str]:

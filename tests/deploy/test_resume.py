@@ -8,39 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from app.dbview import APPROVAL
 from deploy.helpers import eventually
 
 from cagents.app import Workbench
 from cagents.errors import NotFoundError
-
-APPROVAL = """\
-schema_version: "1.0"
-flow: {name: approval}
-state:
-  fields:
-    news: {type: str, required: true}
-    post: {type: str}
-    approved: {type: bool, default: false, description: Publish the post?}
-    notes: {type: str, default: ""}
-    outcome: {type: str}
-nodes:
-  - {id: draft, prompt: "draft {news}", outputs: [post]}
-  - id: review
-    kind: human
-    prompt: "Approve this post? {post}"
-    outputs: [approved, notes]
-  - {id: publish, prompt: "publish {post}", outputs: [outcome]}
-  - {id: reject, prompt: "reject {notes}", outputs: [outcome]}
-edges:
-  - {from: START, to: draft}
-  - {from: draft, to: review}
-  - from: review
-    routes:
-      - {when: approved, to: publish}
-      - {condition: {logic: default}, to: reject}
-  - {from: publish, to: END}
-  - {from: reject, to: END}
-"""
 
 
 @pytest.fixture

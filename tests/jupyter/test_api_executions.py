@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from app.dbview import APPROVAL, CHAIN4, dump_database, echo, execution_row, rows
+from app.dbview import APPROVAL, BREAKS, CHAIN4, dump_database, echo, execution_row, rows
 from cagents.app import arun_workflow
 from support.llm_server import ScriptedLLMServer
 
@@ -33,24 +33,6 @@ TWO_STEP = textwrap.dedent("""\
       - {from: write, to: END}
     """)
 
-BREAKS = textwrap.dedent("""\
-    schema_version: "1.0"
-    flow: {name: breaks}
-    state:
-      fields:
-        n: {type: int, required: true}
-        out: {type: int}
-    nodes:
-      - id: crash
-        kind: code
-        inputs: {n: "{n}"}
-        code: |
-          raise ValueError("boom " + str(inputs["n"]))
-        outputs: [out]
-    edges:
-      - {from: START, to: crash}
-      - {from: crash, to: END}
-    """)
 
 CANARY = "sk-canary-5e1b77d0c4"
 

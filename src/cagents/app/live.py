@@ -22,7 +22,6 @@ from cagents.errors import CagentsError, ExecutionError
 
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench
-    from cagents.config.loader import WorkflowSpec
     from cagents.engine import RunResult
     from cagents.engine.events import Event
 

@@ -15,7 +15,7 @@ from cagents.app.recovery import recover_interrupted
 from cagents.app.runs import drive, spec_from_snapshot
 from cagents.app.tracing import with_tracer
 from cagents.engine._sync import run_sync
-from cagents.errors import ConflictError, ExecutionError
+from cagents.errors import ConflictError
 
 if TYPE_CHECKING:
     from cagents.app.workbench import Workbench

@@ -174,8 +174,8 @@ class LLMConfig(_Model):
     def _env_name(cls, value: str | None) -> str | None:
         if value is not None and not value.replace("_", "a").isalnum():
             raise ValueError(
-                f"api_key_env must be the NAME of an environment variable (like OPENAI_API_KEY), "
-                f"not a key"
+                "api_key_env must be the NAME of an environment variable (like OPENAI_API_KEY), "
+                "not a key"
             )
         return value
 

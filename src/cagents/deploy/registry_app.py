@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from cagents.app.request_body import parse_body
 from cagents.deploy.registry_marker import REGISTRY_FILE, discover, publish, unpublish
-from cagents.errors import CagentsError, RequestError
+from cagents.errors import CagentsError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -32,40 +32,6 @@ __all__ = ["REGISTRY_FILE", "create_registry_app", "discover"]
 _REGISTER = {"deployment_id": str, "deployment_name": str, "workflow_name": str, "host": str, "port": int,
              "ttl_seconds": int, "capabilities": dict, "metadata": dict, "check_health": bool}
 _REQUIRED = ("deployment_id", "deployment_name", "workflow_name", "host", "port")
-_TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object", bool: "true or false", list: "an array"}
-
-
-def _fields(data: Any, types: dict[str, type], required: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise RequestError(f"the request body must be a JSON object, got {type(data).__name__}")
-    for name in data:
-        if name not in types:
-            raise RequestError(f"body field '{name}' is not known here; known fields: "
-                               f"{', '.join(sorted(types))}", field=name, status=422)
-    out = {}
-    for name, kind in types.items():
-        value = data.get(name)
-        if value is None:
-            if name in required:
-                raise RequestError(f"body field '{name}' is required", field=name, status=422)
-            continue
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise RequestError(f"body field '{name}' must be {_TYPE_NAMES[kind]}, got {type(value).__name__}",
-                               field=name, status=422)
-        out[name] = value
-    return out
-
-
-async def _json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}") from None
-
-
 def create_registry_app(home: Path, *, url: str | None = None) -> FastAPI:
     """The registry app of the workbench at `home` (its database and deployment token)."""
     from cagents.app import deployments as registry
@@ -123,7 +89,7 @@ def create_registry_app(home: Path, *, url: str | None = None) -> FastAPI:
 
     @app.post("/cagents/api/deployments")
     async def register(request: Request) -> JSONResponse:
-        fields = _fields(await _json(request), _REGISTER, _REQUIRED)
+        fields = parse_body(await request.body()).fields(_REGISTER, _REQUIRED)
         check = fields.pop("check_health", False)
         return JSONResponse(await registry.aregister(workbench(), check_health=check, **fields), 201)
 
@@ -137,7 +103,7 @@ def create_registry_app(home: Path, *, url: str | None = None) -> FastAPI:
 
     @app.post("/cagents/api/deployments/{deployment_id}/executions")
     async def report(deployment_id: str, request: Request) -> JSONResponse:
-        body = _fields(await _json(request), {"execution": dict, "states": list}, ("execution",))
+        body = parse_body(await request.body()).fields({"execution": dict, "states": list}, ("execution",))
         result = await asyncio.to_thread(report_execution, workbench(), deployment_id, body["execution"],
                                          body.get("states", []))
         return JSONResponse(result, 201 if result["created"] else 200)

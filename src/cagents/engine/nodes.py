@@ -18,7 +18,7 @@ from cagents.config.loader import WorkflowSpec
 from cagents.config.models import Node
 from cagents.config.templates import TemplateError, parse_template
 from cagents.engine.events import Event, TokenStreamed, ToolCalled
-from cagents.errors import ExecutionError, LLMError, NodeError, ToolError
+from cagents.errors import LLMError, NodeError, ToolError
 
 __all__ = ["NodeOutcome", "NodeContext", "human_prompt", "run_node", "render_variables"]
 

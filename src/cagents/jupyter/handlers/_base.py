@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from cagents.app.request_body import MAX_BODY_BYTES, Body, parse_body
 from cagents.errors import CagentsError, RequestError
 
 if TYPE_CHECKING:
@@ -29,64 +30,10 @@ __all__ = ["API_PREFIX", "ApiHandler", "Body", "MAX_BODY_BYTES", "RUNTIME_KEY"]
 API_PREFIX = "cagents/api/"
 #: The key of the `ServerRuntime` in the tornado settings.
 RUNTIME_KEY = "cagents_runtime"
-#: Bodies above this are refused (413) before they are parsed.
-MAX_BODY_BYTES = 5 * 1024 * 1024
 #: Jupyter's authorization resource of every route here.
 AUTH_RESOURCE = "cagents"
 
 T = TypeVar("T")
-_MISSING: Any = object()
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-               dict: "an object", list: "an array"}
-
-
-class Body:
-    """A JSON object from a request body or query, read field by field with clear errors."""
-
-    def __init__(self, data: Mapping[str, Any], where: str = "body") -> None:
-        self.data = data
-        self.where = where
-
-    def get(self, name: str, kind: type[T], default: Any = _MISSING, *, max_len: int | None = None) -> T:
-        """The field `name` as `kind`; a missing required field or a wrong type is a 400/422."""
-        value = self.data.get(name, _MISSING)
-        if value is _MISSING or value is None:
-            if default is _MISSING:
-                raise RequestError(f"{self.where} field '{name}' is required", field=name, status=422)
-            return default  # type: ignore[no-any-return]
-        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise RequestError(
-                f"{self.where} field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
-                f"got {type(value).__name__}", field=name, status=422,
-            )
-        if max_len is not None and hasattr(value, "__len__") and len(value) > max_len:
-            raise RequestError(f"{self.where} field '{name}' is longer than {max_len}", field=name, status=422)
-        return value  # type: ignore[no-any-return]
-
-    def strings(self, name: str, *, max_items: int = 200) -> dict[str, str]:
-        """An optional object of string values (inputs from a form, env values)."""
-        value: dict[str, Any] = self.get(name, dict, {})
-        if len(value) > max_items:
-            raise RequestError(f"{self.where} field '{name}' has more than {max_items} entries",
-                               field=name, status=422)
-        for key, item in value.items():
-            if not isinstance(item, str):
-                raise RequestError(f"{self.where} field '{name}.{key}' must be a string, got "
-                                   f"{type(item).__name__}", field=f"{name}.{key}", status=422)
-        return value
-
-    def unknown(self, allowed: set[str]) -> None:
-        """Refuse fields the route does not know (a typo would otherwise be ignored)."""
-        extra = sorted(set(self.data) - allowed)
-        if extra:
-            raise RequestError(
-                f"{self.where} field '{extra[0]}' is not known here; known fields: {', '.join(sorted(allowed))}",
-                field=extra[0], status=422,
-            )
-
 
 class ApiHandler(APIHandler):
     """JSON REST handler of the workbench: authenticated, XSRF-checked, errors as JSON."""
@@ -110,23 +57,7 @@ class ApiHandler(APIHandler):
 
     def body(self, *, allowed: set[str] | None = None) -> Body:
         """The JSON object in the request body (an empty body is `{}`)."""
-        raw = self.request.body or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise RequestError(f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB",
-                               status=413)
-        if not raw.strip():
-            data: Any = {}
-        else:
-            try:
-                data = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise RequestError(f"the request body is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise RequestError(f"the request body must be a JSON object, got {type(data).__name__}")
-        body = Body(data)
-        if allowed is not None:
-            body.unknown(allowed)
-        return body
+        return parse_body(self.request.body, allowed=allowed)
 
     def query(self, name: str, default: str | None = None) -> str | None:
         value = self.get_query_argument(name, None)
