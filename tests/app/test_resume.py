@@ -19,7 +19,7 @@ from cagents.app import (
     start_workflow,
 )
 from cagents.engine import RunInfo
-from cagents.errors import ExecutionError, InputError, NotFoundError
+from cagents.errors import ConflictError, ExecutionError, InputError, NotFoundError
 from support.llm_server import Reply, ScriptedLLMServer
 
 
@@ -159,3 +159,63 @@ def test_rerun_starts_anew_from_the_snapshot_and_links_to_the_original(
     assert row["retry_of"] == first.execution_id
     assert row["config_snapshot"] == CHAIN4 and json.loads(row["inputs"]) == {"seed": "s"}
     assert execution_row(db_file, first.execution_id)["status"] == "failed"  # the original is kept
+
+
+def _resumed_elsewhere_meanwhile(monkeypatch: pytest.MonkeyPatch, workbench: Workbench, home: Path,
+                                 values: dict[str, Any] | None) -> list[Any]:
+    """Make `workbench`'s next resume lose the race: right after it read the last checkpoint,
+    another workbench on the same database resumes the same execution to its end."""
+    read = workbench.db.executions.last_state
+    others: list[Any] = []
+
+    def last_state(execution_id: str) -> Any:
+        stale = read(execution_id)
+        with Workbench.open(home=home) as other:
+            others.append(resume_execution(other, execution_id, values))
+        return stale
+
+    monkeypatch.setattr(workbench.db.executions, "last_state", last_state)
+    return others
+
+
+async def test_of_two_workbenches_answering_one_waiting_run_exactly_one_wins(
+    workbench: Workbench, home: Path, db_file: Path, llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_env.reply(json={"post": "P"})
+    llm_env.reply(json={"outcome": "published"})
+    paused = run_workflow(workbench, APPROVAL, {"news": "n"})
+    others = _resumed_elsewhere_meanwhile(monkeypatch, workbench, home, {"approved": True, "notes": "first"})
+
+    with pytest.raises(ConflictError) as lost:
+        await aresume_execution(workbench, paused.execution_id, {"approved": False, "notes": "second"})
+    assert f"execution {paused.execution_id} is completed now, so it was not resumed here" in str(lost.value)
+    assert others[0].status == "completed" and others[0].outputs["notes"] == "first"
+    assert workbench.live_run(paused.execution_id) is None
+    row = execution_row(db_file, paused.execution_id)
+    assert row["status"] == "completed" and json.loads(row["outputs"])["notes"] == "first"
+    assert [(s["node_id"], s["step"]) for s in state_rows(db_file, paused.execution_id)] == [
+        ("draft", 1), ("review", 2), ("review", 3), ("publish", 4)]
+    assert [node_of(r) for r in llm_env.requests] == ["draft", "publish"]
+    assert workbench.db.executions.summary().to_dict()["completed"] == 1
+
+
+def test_of_two_workbenches_resuming_one_interrupted_run_exactly_one_wins(
+    workbench: Workbench, home: Path, db_file: Path, llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_env.responder = echo()
+    handle = start_workflow(workbench, CHAIN4, {"seed": "s"})
+    handle.step()
+    execution_id = handle.execution_id
+    workbench.db.executions.mark_interrupted([execution_id], "the process stopped")
+    llm_env.requests.clear()
+    others = _resumed_elsewhere_meanwhile(monkeypatch, workbench, home, None)
+
+    with pytest.raises(ConflictError, match=f"execution {execution_id} is completed now"):
+        resume_execution(workbench, execution_id)
+    assert others[0].status == "completed", others[0].error
+    assert [node_of(r) for r in llm_env.requests] == ["n2", "n3", "n4"]  # each node ran once
+    row = execution_row(db_file, execution_id)
+    assert row["status"] == "completed" and row["error_message"] is None
+    assert [s["node_id"] for s in state_rows(db_file, execution_id)] == ["n1", "n2", "n3", "n4"]
+    summary = workbench.db.executions.summary().to_dict()
+    assert (summary["total"], summary["completed"], summary["running"]) == (1, 1, 0)

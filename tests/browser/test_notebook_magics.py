@@ -143,6 +143,7 @@ def test_insert_from_the_sidebar_without_a_notebook_says_so(page: Any, lab: Lab)
     chat = page.locator("#cagents-sidebar .cag-chat")
     chat.locator('[data-action="new-chat"]').click()
     expect(chat.locator('.cag-msg[data-kind="welcome"]')).to_have_count(1, timeout=30_000)
+    expect(chat.locator(".cag-msg")).to_have_count(1)  # the new conversation, not an earlier test's
     chat.locator('[data-input="message"]').fill("Summarise a web page in three bullet points.")
     chat.locator('[data-action="send"]').click()
     expect(chat.locator('[data-section="workflow"]')).to_have_attribute("data-state", "draft", timeout=60_000)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from cagents.errors import NotFoundError, RequestError, StoreError
+from cagents.errors import ConflictError, NotFoundError, RequestError, StoreError
 from cagents.store import Database, ExecutionFilters
 from cagents.store.models import EXECUTION_STATUSES
 
@@ -140,6 +140,26 @@ def test_finish_writes_the_summary(db: Database) -> None:
     assert record.completed_at == T0 and record.duration_seconds == 2.0
 
 
+def test_create_can_write_a_whole_reported_row_at_once(db: Database) -> None:
+    db.executions.create(
+        id="r1", workflow_name="wf", status="waiting", config_snapshot=None, config_hash=None, inputs={},
+        started_at=T0, more={"waiting_for": {"node_id": "review"}, "total_cost_usd": 1.5, "total_tokens": 7,
+                             "completed_at": T0, "simulated": True},
+    )
+    record = db.executions.get("r1")
+    assert record.status == "waiting" and record.waiting_for == {"node_id": "review"}
+    assert (record.total_tokens, record.simulated, record.completed_at) == (7, True, T0)
+    assert db.executions.summary().to_dict() == {"total": 1, "completed": 0, "failed": 0, "running": 1,
+                                                 "total_cost_usd": 1.5}
+    with pytest.raises(StoreError, match="no column 'colour' to set at creation"):
+        db.executions.create(id="r2", workflow_name="wf", config_snapshot=None, config_hash=None, inputs={},
+                             more={"colour": "red"})
+    with pytest.raises(StoreError, match="must be a datetime"):
+        db.executions.create(id="r3", workflow_name="wf", config_snapshot=None, config_hash=None, inputs={},
+                             more={"completed_at": "yesterday"})
+    assert [r.id for r in db.executions.list().items] == ["r1"]
+
+
 def test_finish_waiting_keeps_what_the_human_node_asks(db: Database) -> None:
     make(db, "e1")
     finish(db, "e1", status="waiting", waiting_for={"node": "approve", "fields": ["ok"]})
@@ -169,6 +189,20 @@ def test_update_refuses_unknown_columns_and_the_id(db: Database) -> None:
     with pytest.raises(StoreError, match="must be a datetime"):
         db.executions.update("e1", completed_at="yesterday")
     assert db.executions.get("e1").status == "running"
+
+
+def test_reopen_claims_a_stopped_execution_once(db: Database) -> None:
+    make(db, "e1")
+    finish(db, "e1", status="waiting", waiting_for={"node_id": "h"})
+    db.executions.reopen("e1", owner="p2", from_statuses=("waiting", "interrupted"))
+    record = db.executions.get("e1")
+    assert (record.status, record.owner, record.waiting_for, record.completed_at) == ("running", "p2", None, None)
+    with pytest.raises(ConflictError, match="execution e1 is running now, so it was not resumed here"):
+        db.executions.reopen("e1", owner="p3", from_statuses=("waiting", "interrupted"))
+    assert db.executions.get("e1").owner == "p2"
+    assert db.executions.summary().to_dict()["running"] == 1
+    with pytest.raises(NotFoundError):
+        db.executions.reopen("nope", owner="p3", from_statuses=("waiting",))
 
 
 def test_request_cancel_sets_the_flag(db: Database) -> None:

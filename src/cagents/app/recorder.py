@@ -160,19 +160,15 @@ class StoreRecorder:
         )
         self._claim(info.execution_id)
 
-    def _reopen(self, execution_id: str, *, paused: bool = False) -> None:
-        if paused:
-            from cagents.errors import ExecutionError
-
-            status = self.db.executions.get(execution_id).status
-            if status not in ("waiting", "interrupted"):
-                raise ExecutionError(
-                    f"execution {execution_id} is {status} now; its answer was not applied"
-                )
-        self.db.executions.update(
-            execution_id, status="running", error_message=None, completed_at=None,
-            waiting_for=None, owner=self.owner,
-        )
+    def _reopen(self, execution_id: str) -> None:
+        """Claim the execution for this process; a ConflictError when another one was first."""
+        try:
+            self.db.executions.reopen(execution_id, owner=self.owner, from_statuses=("waiting", "interrupted"))
+        except Exception:
+            with self._lock:
+                self._seen.pop(execution_id, None)
+                self._paused.discard(execution_id)
+            raise
         self._claim(execution_id)
 
     def _checkpoint(
@@ -180,7 +176,7 @@ class StoreRecorder:
         reopened: bool,
     ) -> None:
         if reopened:
-            self._reopen(checkpoint.execution_id, paused=True)
+            self._reopen(checkpoint.execution_id)
         self.db.executions.add_state(
             checkpoint.execution_id,
             node_id=checkpoint.node_id,

@@ -44,7 +44,7 @@ _KIND_NAMES = {_TEXT: "a string", _DICT: "an object", _NUMBER: "a number", _INT:
 # Reports of one execution are applied one at a time, so two concurrent ones cannot both
 # insert the same checkpoint.
 _LOCKS = [threading.Lock() for _ in range(64)]
-# What `create` already wrote, left out of the update that follows it.
+# The fields `create` takes by name; the rest of a new report goes in its `more`.
 _CREATED = frozenset({"config_snapshot", "config_hash", "inputs", "workflow_name", "started_at"})
 
 
@@ -150,6 +150,8 @@ def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) ->
             config_snapshot=record.get("config_snapshot"), config_hash=record.get("config_hash"),
             inputs=record.get("inputs"), started_at=record["started_at"], deployment_id=deployment_id,
             owner=f"deployment:{deployment_id}",
+            more={name: value for name, value in record.items() if name not in _CREATED and name != "id"
+                  and name != "status"},
         )
     except StoreError as error:
         try:  # it exists already (reported before): update it, if it is this deployment's
@@ -157,7 +159,6 @@ def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) ->
         except NotFoundError:
             raise error from None
     else:
-        _update(workbench, execution_id, record, skip=_CREATED)
         return True
     if existing.deployment_id != deployment_id:
         owner = f"deployment '{existing.deployment_id}'" if existing.deployment_id else "this workbench"

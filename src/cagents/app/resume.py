@@ -68,7 +68,11 @@ async def aresume_execution(
         workbench.recorder.expect_resume(checkpoint, paused=False)
         await workbench.recorder.reopen(execution_id)
     workbench.track(run)
-    return await drive(workbench, handle, values)
+    try:
+        return await drive(workbench, handle, values)
+    except ConflictError:  # another process claimed it first (see StoreRecorder._reopen)
+        workbench.untrack(execution_id)
+        raise
 
 
 def resume_execution(

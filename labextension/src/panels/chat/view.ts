@@ -147,9 +147,14 @@ export class ChatView {
 
   /** A new conversation: the server stores the assistant's welcome. */
   async start(): Promise<void> {
+    // The conversation shown so far goes at once: nothing typed from now on may reach it, and a
+    // load of it still on its way is dropped (sequence).
+    ++this.sequence;
+    this.busy?.abort();
+    this.detail = null;
+    replace(this.body, loading('Starting a new conversation…'));
     try {
       const created = await this.api.post<SessionDetail>('chat/sessions', {});
-      this.detail = null;
       this.host.setSessionId(created.session_id);
     } catch (error) {
       replace(this.body, errorBox(`Could not start a conversation: ${messageOf(error)}`, () => void this.start()));
@@ -207,6 +212,9 @@ export class ChatView {
 
   /** Called when the trait changes: show that session. */
   async switchTo(id: string): Promise<void> {
+    if (id && this.detail?.session_id === id) {
+      return; // already shown (an echo of our own change): a turn in progress goes on
+    }
     this.busy?.abort();
     if (!id) {
       await this.open();

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from cagents.errors import NotFoundError, RequestError, StoreError
+from cagents.errors import ConflictError, NotFoundError, RequestError, StoreError
 from cagents.store.models import EXECUTION_STATUSES, Execution, ExecutionStat, utcnow
 from cagents.store.records import (
     ExecutionFilters,
@@ -163,8 +163,13 @@ class ExecutionRepository(Repository):
         retry_of: str | None = None,
         deployment_id: str | None = None,
         owner: str | None = None,
+        more: Mapping[str, Any] | None = None,
     ) -> ExecutionRecord:
-        """Record an accepted execution; a duplicate id or unknown `retry_of` is refused."""
+        """Record an accepted execution; a duplicate id or unknown `retry_of` is refused.
+
+        `more` sets other columns in the same insert (an execution reported by a service
+        arrives whole: a reader must never see its status without its outputs or question).
+        """
         check_text("execution id", id, 64)
         check_text("workflow_name", workflow_name, 200)
         check_choice("execution status", status, EXECUTION_STATUSES)
@@ -194,6 +199,12 @@ class ExecutionRepository(Repository):
             "trace_note": None,
             "cancel_requested": False,
         }
+        if more:
+            unknown = sorted(set(more) - _COLUMN_NAMES - {"id"})
+            if unknown or "id" in more:
+                raise StoreError(f"executions have no column {', '.join(map(repr, unknown or ['id']))} to set "
+                                 "at creation")
+            values.update(self._encode(id, {k: v for k, v in more.items() if k != "started_at"}))
         with self._db.write() as conn:
             if retry_of is not None and not self._exists(conn, retry_of):
                 raise NotFoundError("execution", retry_of)
@@ -263,6 +274,27 @@ class ExecutionRepository(Repository):
             if result.rowcount == 0:
                 raise NotFoundError("execution", id)
 
+    def reopen(self, id: str, *, owner: str, from_statuses: Sequence[str]) -> None:
+        """Mark a stopped execution running again for `owner`, if its status is still one of
+        `from_statuses`: of two processes resuming it at once exactly one wins (ConflictError)."""
+        with self._db.write() as conn:
+            old = conn.execute(
+                select(*(_E.c[c] for c in _STAT_COLUMNS)).where(_E.c.id == id).with_for_update()
+            ).mappings().first()
+            if old is None:
+                raise NotFoundError("execution", id)
+            if old["status"] not in from_statuses:
+                raise ConflictError(
+                    f"execution {id} is {old['status']} now, so it was not resumed here (another process "
+                    f"resumed, finished or cancelled it first); open it to see where it is"
+                )
+            values = {"status": "running", "error_message": None, "completed_at": None, "waiting_for": None,
+                      "owner": owner}
+            conn.execute(update(_E).where(_E.c.id == id).values(**values))
+            deltas: _stats.Deltas = {}
+            _stats.move(deltas, old, {**old, **values})
+            _stats.apply_deltas(conn, deltas)
+
     def mark_interrupted(self, ids: Sequence[str], reason: str) -> int:
         """Mark those of `ids` still running or pending `interrupted`; returns how many."""
         if isinstance(ids, str):
@@ -275,7 +307,9 @@ class ExecutionRepository(Repository):
             for start in range(0, len(unique), _CHUNK):
                 chunk = unique[start : start + _CHUNK]
                 where = and_(_E.c.id.in_(chunk), _E.c.status.in_(_ACTIVE))
-                rows = conn.execute(select(*(_E.c[c] for c in _STAT_COLUMNS)).where(where)).mappings().all()
+                rows = conn.execute(
+                    select(*(_E.c[c] for c in _STAT_COLUMNS)).where(where).with_for_update()
+                ).mappings().all()
                 if not rows:
                     continue
                 conn.execute(
@@ -432,7 +466,9 @@ class ExecutionRepository(Repository):
             elif not ExecutionRepository._exists(conn, id):
                 raise NotFoundError("execution", id)
             return
-        old = conn.execute(select(*(_E.c[c] for c in _STAT_COLUMNS)).where(_E.c.id == id)).mappings().first()
+        old = conn.execute(
+            select(*(_E.c[c] for c in _STAT_COLUMNS)).where(_E.c.id == id).with_for_update()
+        ).mappings().first()
         if old is None:
             raise NotFoundError("execution", id)
         conn.execute(update(_E).where(_E.c.id == id).values(**values))
