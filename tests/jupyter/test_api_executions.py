@@ -326,6 +326,8 @@ def test_resume_answers_a_waiting_human_node(api: Any, runtime: Any) -> None:
     assert reply.json["execution_id"] == paused.execution_id
     assert reply.json["events_url"] == (urlparse(api.base_url).path
                                         + f"cagents/api/executions/{paused.execution_id}/events")
+    # The 202 comes once the row shows the run going: a panel that reads the detail now follows it.
+    assert api("GET", f"executions/{paused.execution_id}").json["status"] in ("running", "completed")
     result = finish(api, runtime, paused.execution_id)
     assert result.status == "completed", result.error
     row = execution_row(db_file(runtime), paused.execution_id)

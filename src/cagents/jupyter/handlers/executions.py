@@ -238,12 +238,19 @@ class ConfigHandler(ApiHandler):
         self.finish(record.config_snapshot, set_content_type="application/x-yaml; charset=utf-8")
 
 
+#: Events that may come before the run's row says it is going again: an answer to a waiting
+#: node finishes that node first, and the row is reopened by the checkpoint that follows.
+_BEFORE_THE_ROW = frozenset({"node_finished", "node_failed", "node_retrying", "token_streamed", "tool_called"})
+
+
 async def _begun(live: LiveRun) -> None:
-    """Wait for the run's first event, so a 202 means the run is recorded and going; a refusal
-    raised inside the run before that (answers that do not fit the waiting node) is raised here."""
+    """Wait until the run's row shows it going (or it ended), so a 202 means the detail read next
+    is current; a refusal raised inside the run before that (answers that do not fit the waiting
+    node, another process resumed it first) is raised here."""
     async with aclosing(live.follow()) as events:
-        async for _event in events:
-            break
+        async for event in events:
+            if event.get("type") not in _BEFORE_THE_ROW:
+                break
     task = live.task
     if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
