@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from app.dbview import APPROVAL, CHAIN4, echo, execution_row, node_of, prompt_of, state_rows
+from support.llm_server import Reply, ScriptedLLMServer
+
 from cagents.app import (
     Workbench,
     aresume_execution,
@@ -20,7 +21,6 @@ from cagents.app import (
 )
 from cagents.engine import RunInfo
 from cagents.errors import ConflictError, ExecutionError, InputError, NotFoundError
-from support.llm_server import Reply, ScriptedLLMServer
 
 
 def test_waiting_run_resumes_to_completion_from_another_workbench(

@@ -67,15 +67,28 @@ class Database:
         )
         self._repositories: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # SQLite has one writer at a time. Threads of this process queue for it here, in turn;
+        # left to SQLite's busy handler they poll with sleeps of up to 100 ms, and an unlucky
+        # one lost the race again and again (seconds of tail latency under load). Other
+        # processes still queue on the busy timeout.
+        self._sqlite_writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     # ---- transactions ---------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction (`BEGIN IMMEDIATE` on SQLite); commits on success."""
-        with self._translated(), self.engine.connect() as conn:
+        with self._translated(), self._writer_turn(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._sqlite_writer is None:
+            yield
+            return
+        with self._sqlite_writer:
+            yield
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
