@@ -18,6 +18,18 @@ import pytest
 from browser._lab import CHROMIUM, CHROMIUM_ARGS, Lab, missing, start_lab, stop_lab
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+#: How long an `expect(...)` waits for the page to get there. Playwright's 5 s is too short on a
+#: loaded 2-core CI machine (JupyterLab, a kernel, the server and Chromium share it); a test
+#: that passes waits only as long as the page needs.
+EXPECT_TIMEOUT_MS = 20_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # the `browser` fixture says what is missing
+        return
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
