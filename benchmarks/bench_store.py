@@ -6,9 +6,13 @@
     Targets: median <= 0.3 ms and <= 1/5 of SqliteSaver's.
 (b) The Executions page over 1,000,000 executions in SQLite (spread over a year, realistic
     status mix): a 50-row page and the summary under each filter. Target: p95 <= 50 ms.
-    A text filter needs an exact scan and is reported on its own.
+    Text filters are reported on their own: from 3 characters they go through the trigram
+    index (revision 0003), shorter ones scan.
+(c) What the text index (revision 0003: FTS5 trigram table kept by triggers) adds to writing
+    an execution: create() + finish() with and without it, interleaved.
 
 Run: python benchmarks/bench_store.py [--rows N] [--keep PATH] [--skip-list] [--skip-checkpoints]
+     [--skip-writes] [--postgresql URL]   (b and c also on PostgreSQL, from a copy of the SQLite rows)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import table
 
 from cagents.store import ExecutionFilters, open_database
+from cagents.store.migrate import upgrade
 
 WORKFLOWS = [
     ("research_bot", 30), ("summarizer", 20), ("article_writer", 12), ("translator", 10),
@@ -167,6 +172,97 @@ def bench_checkpoints(folder: Path, writes: int, rounds: int) -> list[tuple[str,
     return rows
 
 
+# ---- (c) the cost of the text index on writes ------------------------------------------------
+def bench_writes(urls: dict[str, str], executions: int, rounds: int) -> list[tuple[str, ...]]:
+    """create() + finish() of one execution (two transactions), with the text index (head:
+    SQLite's triggers, PostgreSQL's GIN index) and without it (revision 0002), interleaved
+    on two empty databases (`urls`: "with" and "without")."""
+    rng = random.Random(5)
+    dbs = {}
+    for name, revision in (("with", "head"), ("without", "0002")):
+        db = open_database(urls[name], migrate=False)
+        upgrade(db, revision)
+        dbs[name] = db
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+
+    def run(db: Any, n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            id = uuid.UUID(int=rng.getrandbits(128)).hex
+            workflow = _weighted(WORKFLOWS, rng, 1)[0]
+            failed = rng.random() < 0.09
+            started = time.perf_counter()
+            db.executions.create(id=id, workflow_name=workflow, config_snapshot="flow: {}", config_hash="c0ffee",
+                                 inputs={"topic": "t"}, started_at=now)
+            db.executions.finish(id, status="failed" if failed else "completed", outputs={"result": "ok"},
+                                 error_message=rng.choice(ERRORS) if failed else None, completed_at=now,
+                                 duration_seconds=3.0, total_tokens=900, total_cost_usd=0.01,
+                                 bottleneck_info=None, simulated=False)
+            times.append(time.perf_counter() - started)
+        return times
+
+    for db in dbs.values():
+        run(db, 2000)  # warm-up: the WAL wraps, the FTS index has merged segments
+    samples: dict[str, list[float]] = {name: [] for name in dbs}
+    names = list(dbs)
+    for r in range(rounds):
+        for name in names[r % 2:] + names[: r % 2]:
+            samples[name] += run(dbs[name], max(1, executions // rounds))
+    for db in dbs.values():
+        db.close()
+    base = statistics.median(samples["without"])
+    return [
+        (label, f"{statistics.median(samples[name]) * 1000:.3f}", f"{pct(samples[name], 0.95) * 1000:.3f}",
+         f"{statistics.median(samples[name]) / base:.2f}")
+        for name, label in (("without", "revision 0002 (no text index)"), ("with", "head (trigram index)"))
+    ]
+
+
+def new_postgresql_database(url: str, name: str) -> str:
+    """A fresh database `name` on the server of `url` (dropped first if it exists)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def load_postgresql(path: Path, url: str) -> None:
+    """Copy the executions of the SQLite file into the PostgreSQL database at revision 0002
+    (COPY), then the day totals and the upgrade to head, which builds the trigram index."""
+    columns = ("id, workflow_name, status, config_snapshot, config_hash, inputs, outputs, error_message, "
+               "started_at, completed_at, duration_seconds, total_tokens, total_cost_usd, deployment_id, "
+               "simulated, cancel_requested")
+    with open_database(url, migrate=False) as db:
+        upgrade(db, "0002")
+        started = time.perf_counter()
+        source = sqlite3.connect(path)
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with cursor.copy(f"COPY executions ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM executions ORDER BY rowid"):
+                    copy.write_row((*row[:14], bool(row[14]), bool(row[15])))
+            raw.commit()
+        finally:
+            raw.close()
+            source.close()
+        loaded = time.perf_counter() - started
+        db.executions.rebuild_stats()
+        started = time.perf_counter()
+        upgrade(db)
+        indexed = time.perf_counter() - started
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    print(f"PostgreSQL: copied in {loaded:.1f} s; upgrade to head (trigram index) in {indexed:.1f} s")
+
+
 # ---- (b) the Executions page over a million rows --------------------------------------------
 def _weighted(pairs: list[tuple[str, float]], rng: random.Random, n: int) -> list[str]:
     names = [p[0] for p in pairs]
@@ -175,8 +271,10 @@ def _weighted(pairs: list[tuple[str, float]], rng: random.Random, n: int) -> lis
 
 
 def generate(path: Path, rows: int, now: datetime) -> float:
-    """Bulk-load `rows` executions (executemany), then the day totals (one INSERT ... SELECT)."""
-    open_database(f"sqlite:///{path}").close()  # schema at head
+    """Bulk-load `rows` executions (executemany) at revision 0002, then the day totals (one
+    INSERT ... SELECT) and the upgrade to head, which builds the text index of those rows."""
+    with open_database(f"sqlite:///{path}", migrate=False) as db:
+        upgrade(db, "0002")
     rng = random.Random(7)
     started = time.perf_counter()
     conn = sqlite3.connect(path, isolation_level=None)
@@ -222,10 +320,14 @@ def generate(path: Path, rows: int, now: datetime) -> float:
     conn.execute("COMMIT")
     conn.close()
     loaded = time.perf_counter() - started
-    with open_database(f"sqlite:///{path}") as db:
+    with open_database(f"sqlite:///{path}", migrate=False) as db:
         t = time.perf_counter()
         db.executions.rebuild_stats()
-        print(f"generated {rows:,} executions in {loaded:.1f} s; totals rebuilt in {time.perf_counter() - t:.1f} s")
+        rebuilt = time.perf_counter() - t
+        t = time.perf_counter()
+        upgrade(db)
+        print(f"generated {rows:,} executions in {loaded:.1f} s; totals rebuilt in {rebuilt:.1f} s; "
+              f"upgrade to head (text index of every row) in {time.perf_counter() - t:.1f} s")
     return loaded
 
 
@@ -235,9 +337,9 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def bench_page(path: Path, now: datetime, runs: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+def bench_page(url: str, now: datetime, runs: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     rng = random.Random(11)
-    db = open_database(f"sqlite:///{path}")
+    db = open_database(url)
     today = datetime(now.year, now.month, now.day)
 
     def some_range() -> tuple[datetime, datetime]:
@@ -267,10 +369,18 @@ def bench_page(path: Path, now: datetime, runs: int) -> tuple[list[tuple[str, ..
                                   since=(r := some_range())[0], until=r[1])),
         ("deployment", lambda: ExecutionFilters(deployment_id="dep-research-prod")),
     ]
+    with db.read() as conn:  # real ids, spread over the year, for the id-prefix case
+        ids = list(conn.exec_driver_sql("SELECT id FROM executions ORDER BY id LIMIT 1000").scalars())
     text_cases: list[tuple[str, Callable[[], ExecutionFilters]]] = [
-        ("text 'rate limit' (common in errors)", lambda: ExecutionFilters(text="rate limit")),
-        ("text: an id prefix (one match)", lambda: ExecutionFilters(text=uuid.UUID(int=rng.getrandbits(128)).hex[:10])),
-        ("text + this week", lambda: ExecutionFilters(text="timeout", since=now - timedelta(days=7))),
+        ("text in no row (random 12 hex chars)", lambda: ExecutionFilters(text=uuid.UUID(int=rng.getrandbits(128)).hex[:12])),
+        ("text: an id prefix (one match)", lambda: ExecutionFilters(text=rng.choice(ids)[:10])),
+        ("text 'rate limit' (1.8% of rows, in errors)", lambda: ExecutionFilters(text="rate limit")),
+        ("text 'node' (7% of rows, in errors)", lambda: ExecutionFilters(text="node")),
+        ("text 'research' (31%, mostly a workflow name)", lambda: ExecutionFilters(text="research")),
+        ("text 'timeout' + this week", lambda: ExecutionFilters(text="timeout", since=now - timedelta(days=7))),
+        ("text 'research_bot' + workflow=summarizer (none)",
+         lambda: ExecutionFilters(text="research_bot", workflow="summarizer")),
+        ("text of 2 chars in no row ('zq': scan)", lambda: ExecutionFilters(text="zq")),
     ]
 
     def measure(name: str, make: Callable[[], ExecutionFilters], n: int) -> tuple[str, ...]:
@@ -302,7 +412,7 @@ def bench_page(path: Path, now: datetime, runs: int) -> tuple[list[tuple[str, ..
         cursor = page.next_cursor
     rows.append(("paging: pages 1-40 of status=completed", f"{statistics.median(cursor_times) * 1000:.1f}",
                  f"{pct(cursor_times, 0.95) * 1000:.1f}", "-", "-", f"{pct(cursor_times, 0.95) * 1000:.1f}"))
-    text_rows = [measure(name, make, max(3, runs // 10)) for name, make in text_cases]
+    text_rows = [measure(name, make, max(10, runs // 2)) for name, make in text_cases]
     db.close()
     return rows, text_rows
 
@@ -315,7 +425,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="reuse / keep the generated database at this path")
     parser.add_argument("--skip-checkpoints", action="store_true")
     parser.add_argument("--skip-list", action="store_true")
+    parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="also measure (b) and (c) on this PostgreSQL server (creates cagents_bench_* databases)")
     args = parser.parse_args()
+    header = ("filter", "list p50", "list p95", "summary p50", "summary p95", "list+summary p95")
 
     with tempfile.TemporaryDirectory(prefix="cagents-bench-store-") as tmp:
         folder = Path(tmp)
@@ -323,6 +437,15 @@ def main() -> None:
             rows = bench_checkpoints(folder, args.writes, rounds=30)
             print("\n(a) checkpoint write, one transaction per checkpoint, SQLite file, 20-field state")
             print(table(rows, ("writer", "median ms", "p95 ms", "cagents / this")))
+        if not args.skip_writes:
+            kinds = {"SQLite file": {n: f"sqlite:///{folder / f'writes-{n}.db'}" for n in ("with", "without")}}
+            if args.postgresql:
+                kinds["PostgreSQL"] = {n: new_postgresql_database(args.postgresql, f"cagents_bench_writes_{n}")
+                                       for n in ("with", "without")}
+            for kind, urls in kinds.items():
+                rows = bench_writes(urls, args.writes, rounds=30)
+                print(f"\n(c) create() + finish() of one execution, {kind}, with and without the text index")
+                print(table(rows, ("schema", "median ms", "p95 ms", "/ without")))
         if not args.skip_list:
             path = args.keep or folder / "million.db"
             now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -332,12 +455,17 @@ def main() -> None:
                 with open_database(f"sqlite:///{path}") as db, db.read() as conn:
                     newest = conn.exec_driver_sql("SELECT max(started_at) FROM executions").scalar()
                 now = datetime.fromisoformat(str(newest))
-            page_rows, text_rows = bench_page(path, now, args.runs)
-            header = ("filter", "list p50", "list p95", "summary p50", "summary p95", "list+summary p95")
-            print(f"\n(b) Executions page over {args.rows:,} executions (ms; target: list+summary p95 <= 50)")
-            print(table(page_rows, header))
-            print("\n    text filters (exact scan, reported separately)")
-            print(table(text_rows, header))
+            targets = {"SQLite": f"sqlite:///{path}"}
+            if args.postgresql:
+                targets["PostgreSQL"] = new_postgresql_database(args.postgresql, "cagents_bench_page")
+                load_postgresql(path, targets["PostgreSQL"])
+            for kind, url in targets.items():
+                page_rows, text_rows = bench_page(url, now, args.runs)
+                print(f"\n(b) Executions page over {args.rows:,} executions, {kind} "
+                      "(ms; target: list+summary p95 <= 50)")
+                print(table(page_rows, header))
+                print("\n    text filters (through the trigram index from 3 characters)")
+                print(table(text_rows, header))
 
 
 if __name__ == "__main__":

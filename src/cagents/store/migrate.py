@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Every revision this package ships, oldest first (a test checks them against the scripts).
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 _PG_LOCK_KEY = 0x6361_6701  # any constant; serializes concurrent migrations on PostgreSQL

@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "EXECUTION_STATUSES",
+    "TEXT_SEARCH_INDEX",
+    "TEXT_SEARCH_TABLE",
     "Base",
     "ChatMessage",
     "ChatSession",
@@ -36,10 +38,25 @@ __all__ = [
     "SessionState",
     "WebhookEvent",
     "WorkflowRegistration",
+    "is_text_search_object",
     "utcnow",
 ]
 
 EXECUTION_STATUSES = ("pending", "running", "waiting", "completed", "failed", "cancelled", "interrupted")
+
+
+#: Made by revision 0003 outside these models (SQL these classes cannot state): the FTS5
+#: table of the Executions text search on SQLite (with its shadow tables `<name>_*`) and the
+#: pg_trgm GIN index on PostgreSQL. Schema comparisons skip them (`is_text_search_object`).
+TEXT_SEARCH_TABLE = "executions_fts"
+TEXT_SEARCH_INDEX = "ix_executions_text_trgm"
+
+
+def is_text_search_object(name: str | None) -> bool:
+    """Whether a table or index name is one of the text search's (see TEXT_SEARCH_TABLE)."""
+    return bool(name) and (
+        name in (TEXT_SEARCH_TABLE, TEXT_SEARCH_INDEX) or str(name).startswith(f"{TEXT_SEARCH_TABLE}_")
+    )
 
 
 def utcnow() -> datetime:

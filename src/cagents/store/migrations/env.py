@@ -9,11 +9,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from cagents.store.models import Base
+from cagents.store.models import Base, is_text_search_object
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+    # The text search's FTS table and trigram index are made by SQL the models cannot state
+    # (revision 0003): autogenerate must not propose to drop them.
+    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
+                      include_name=lambda name, _type, _parents: not is_text_search_object(name))
     with context.begin_transaction():
         context.run_migrations()
 

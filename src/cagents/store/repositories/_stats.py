@@ -3,7 +3,8 @@
 Every change that moves an execution between (day, workflow, status, deployment) keys, or
 changes its cost, applies a delta here in the same transaction. The summary adds the
 totals of the whole days in the filtered range to an indexed scan of the partial days at
-its ends; only a text filter needs the exact scan of every matching row.
+its ends. A text filter counts the executions whose workflow name holds it the same way,
+and those matching only by id or error message one by one (found through the text index).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, case, func, literal, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.util import ClauseAdapter
 
 from cagents.store.models import Execution, ExecutionStat
 from cagents.store.records import Summary
 from cagents.store.repositories._base import table_of, upsert
+from cagents.store.repositories._search import SummaryParts
 
 __all__ = ["StatKey", "apply_deltas", "key_of", "move", "rebuild", "summarize"]
 
@@ -132,8 +136,14 @@ def summarize(
     until: datetime | None,
     other_where: list[ColumnElement[bool]],
     exact_only: bool,
+    text_parts: SummaryParts | None = None,
 ) -> Summary:
-    """The summary; `other_where` holds every filter but the dates as conditions on `executions`."""
+    """The summary; `other_where` holds every filter but the dates as conditions on `executions`.
+
+    With `text_parts` (and the text left out of `other_where`) the executions whose workflow
+    name holds the text are counted like a workflow filter, from the day totals, and only
+    those matching by id or error message one by one, through the text index.
+    """
     totals = [0, 0, 0, 0, 0.0]
 
     def add(query: Select[Any]) -> None:
@@ -141,21 +151,30 @@ def summarize(
         for i, value in enumerate(row):
             totals[i] += value or 0
 
-    def exact(low: datetime | None, high: datetime | None) -> None:
+    def exact(
+        low: datetime | None, high: datetime | None, *extra: ColumnElement[bool], source: FromClause = _E
+    ) -> None:
         # Only the tightest bounds go in, so the index range is exactly the rows counted.
         bounds = []
         if low is not None:
             bounds.append(_E.c.started_at >= low)
         if high is not None:
             bounds.append(_E.c.started_at < high)
-        add(_tally(_E.c.status, literal(1), _E.c.total_cost_usd).where(*other_where, *bounds))
+        where = [*other_where, *extra, *bounds]
+        if source is not _E:
+            where = [ClauseAdapter(source).traverse(w) for w in where]
+        add(_tally(source.c.status, literal(1), source.c.total_cost_usd).where(*where))
 
+    if text_parts is not None:
+        exact(since, until, text_parts.rest, source=text_parts.rest_source)
+    stat_extra = [] if text_parts is None else [text_parts.stats]
+    exact_extra = [] if text_parts is None else [text_parts.by_workflow]
     first, end = _whole_days(since, until)
     if exact_only or (first is not None and end is not None and first >= end):
-        exact(since, until)
+        exact(since, until, *exact_extra)
         return _summary(totals)
 
-    stat_where: list[ColumnElement[bool]] = []
+    stat_where: list[ColumnElement[bool]] = list(stat_extra)
     if first is not None:
         stat_where.append(_S.c.day >= first)
     if end is not None:
@@ -169,9 +188,9 @@ def summarize(
     add(_tally(_S.c.status, _S.c.executions, _S.c.cost_usd).where(*stat_where))
     # The partial days at the ends.
     if since is not None and first is not None and since < _midnight(first):
-        exact(since, _midnight(first))
+        exact(since, _midnight(first), *exact_extra)
     if until is not None and end is not None and until > _midnight(end):
-        exact(_midnight(end), until)
+        exact(_midnight(end), until, *exact_extra)
     return _summary(totals)
 
 

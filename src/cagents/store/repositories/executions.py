@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.util import ClauseAdapter
 
 from cagents.errors import ConflictError, NotFoundError, RequestError, StoreError
 from cagents.store.models import EXECUTION_STATUSES, Execution, ExecutionStat, utcnow
@@ -30,7 +31,7 @@ from cagents.store.records import (
     encode_json,
     to_utc_naive,
 )
-from cagents.store.repositories import _stats
+from cagents.store.repositories import _search, _stats
 from cagents.store.repositories._base import Repository, table_of
 from cagents.store.repositories._checks import check_choice, check_int, check_text
 
@@ -114,13 +115,8 @@ def _statuses(status: str | Sequence[str] | None) -> list[str] | None:
     return wanted
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _where(
-    filters: ExecutionFilters, *, sqlite: bool, dates: bool = True
+    filters: ExecutionFilters, *, sqlite: bool, dates: bool = True, text: bool = True
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     statuses = _statuses(filters.status)
@@ -134,15 +130,8 @@ def _where(
         where.append(_E.c.started_at >= to_utc_naive(filters.since))
     if dates and filters.until is not None:
         where.append(_E.c.started_at < to_utc_naive(filters.until))
-    if filters.text:
-        pattern = _like(filters.text)
-        # SQLite's LIKE ignores ASCII case already (and its lower() knows no more than
-        # ASCII), so the plain LIKE gives the same matches in a third less time.
-        columns = (_E.c.id, _E.c.workflow_name, _E.c.error_message)
-        if sqlite:
-            where.append(or_(*(c.like(pattern, escape="\\") for c in columns)))
-        else:
-            where.append(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
+    if text and filters.text:
+        where.append(_search.condition(filters.text, sqlite=sqlite))
     return where
 
 
@@ -345,18 +334,26 @@ class ExecutionRepository(Repository):
     ) -> Page[ExecutionRecord]:
         """Newest first (started_at, then id, descending), `limit` per page, keyset paged."""
         check_int("limit", limit, 1, MAX_PAGE)
-        where = _where(filters, sqlite=self._db.is_sqlite)
+        sqlite = self._db.is_sqlite
+        where = _where(filters, sqlite=sqlite, text=False)
         if cursor:
             started, last_id = decode_cursor(cursor)
             where.append(_E.c.started_at <= started)
             where.append(or_(_E.c.started_at < started, _E.c.id < last_id))
-        query = (
-            select(_E)
-            .where(*where)
-            .order_by(_E.c.started_at.desc(), _E.c.id.desc())
-            .limit(limit + 1)
-        )
         with self._db.read() as conn:
+            if filters.text:
+                where.append(_search.list_condition(conn, filters.text, sqlite=sqlite, workflow=filters.workflow))
+            source = _search.list_source(
+                conn, filters.text, sqlite=sqlite, statuses=_statuses(filters.status), workflow=filters.workflow
+            )
+            if source is not _E:
+                where = [ClauseAdapter(source).traverse(w) for w in where]
+            query = (
+                select(source)
+                .where(*where)
+                .order_by(source.c.started_at.desc(), source.c.id.desc())
+                .limit(limit + 1)
+            )
             rows = conn.execute(query).mappings().all()
         items = [_record(row) for row in rows[:limit]]
         next_cursor = None
@@ -368,16 +365,23 @@ class ExecutionRepository(Repository):
     def summary(self, filters: ExecutionFilters = _NO_FILTERS) -> Summary:
         """Totals over the filtered executions, from the day totals where the filters allow."""
         statuses = _statuses(filters.status)
+        sqlite = self._db.is_sqlite
+        since = to_utc_naive(filters.since) if filters.since else None
+        until = to_utc_naive(filters.until) if filters.until else None
         with self._db.read() as conn:
+            parts = None
+            if filters.text:
+                parts = _search.summary_parts(conn, filters.text, sqlite=sqlite, since=since, until=until)
             return _stats.summarize(
                 conn,
                 statuses=statuses,
                 workflow=filters.workflow,
                 deployment_id=filters.deployment_id,
-                since=to_utc_naive(filters.since) if filters.since else None,
-                until=to_utc_naive(filters.until) if filters.until else None,
-                other_where=_where(filters, sqlite=self._db.is_sqlite, dates=False),
-                exact_only=bool(filters.text),
+                since=since,
+                until=until,
+                other_where=_where(filters, sqlite=sqlite, dates=False, text=parts is None),
+                exact_only=bool(filters.text) and parts is None,
+                text_parts=parts,
             )
 
     def workflows(self) -> builtins.list[str]:
