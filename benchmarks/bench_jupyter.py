@@ -284,8 +284,9 @@ def bench_list(folder: Path, rows: int, requests: int, keep: Path | None) -> lis
             (f"deep page (cursor at row {rows // 2:,})", f"{api}?{urlencode({'cursor': cursor, 'limit': 50})}",
              requests),
             ("summary, no filter (info)", f"{api}/summary", requests),
-            ("text matching one row (exact scan; info)", f"{api}?{urlencode({'q': 'zz-no-such-text', 'limit': 50})}",
-             max(3, requests // 20)),
+            ("text in no row q='zz-no-such-text'", f"{api}?{urlencode({'q': 'zz-no-such-text', 'limit': 50})}",
+             requests),
+            ("summary, q='rate limit' (info)", f"{api}/summary?{urlencode({'q': 'rate limit'})}", requests),
         ]
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         for name, path, n in cases:
