@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from store.paging import all_pages
 
 from cagents.errors import ConflictError, NotFoundError, RequestError, StoreError
 from cagents.store import Database, ExecutionFilters
@@ -32,18 +33,6 @@ def finish(db: Database, id: str, status: str = "completed", cost: float = 0.5, 
     }
     fields.update(kw)
     db.executions.finish(id, **fields)
-
-
-def all_pages(db: Database, filters: ExecutionFilters | None = None, limit: int = 3) -> list[str]:
-    filters = filters or ExecutionFilters()
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = db.executions.list(filters, limit=limit, cursor=cursor)
-        ids += [r.id for r in page.items]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
 
 
 # ---- create / get ---------------------------------------------------------------------

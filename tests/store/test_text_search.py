@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
+from store.paging import all_pages
 
 from cagents.store import Database, ExecutionFilters
 from cagents.store.models import TEXT_SEARCH_INDEX, TEXT_SEARCH_TABLE, Execution
@@ -35,15 +36,7 @@ def make(db: Database, id: str, *, workflow: str = "wf", started: datetime = T0,
 
 def found(db: Database, value: str, limit: int = 4, **more: Any) -> list[str]:
     """Every id the list shows for the text, page by page."""
-    filters = ExecutionFilters(text=value, **more)
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = db.executions.list(filters, limit=limit, cursor=cursor)
-        ids += [r.id for r in page.items]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
+    return all_pages(db, ExecutionFilters(text=value, **more), limit)
 
 
 def counted(db: Database, value: str, **more: Any) -> int:
