@@ -45,7 +45,7 @@ _KIND_NAMES = {_TEXT: "a string", _DICT: "an object", _NUMBER: "a number", _INT:
 # insert the same checkpoint.
 _LOCKS = [threading.Lock() for _ in range(64)]
 # The fields `create` takes by name; the rest of a new report goes in its `more`.
-_CREATED = frozenset({"config_snapshot", "config_hash", "inputs", "workflow_name", "started_at"})
+_CREATED = frozenset({"id", "status", "config_snapshot", "config_hash", "inputs", "workflow_name", "started_at"})
 
 
 def _bad(where: str, message: str) -> RequestError:
@@ -150,8 +150,7 @@ def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) ->
             config_snapshot=record.get("config_snapshot"), config_hash=record.get("config_hash"),
             inputs=record.get("inputs"), started_at=record["started_at"], deployment_id=deployment_id,
             owner=f"deployment:{deployment_id}",
-            more={name: value for name, value in record.items() if name not in _CREATED and name != "id"
-                  and name != "status"},
+            more={name: value for name, value in record.items() if name not in _CREATED},
         )
     except StoreError as error:
         try:  # it exists already (reported before): update it, if it is this deployment's
@@ -168,10 +167,8 @@ def _upsert(workbench: Workbench, deployment_id: str, record: dict[str, Any]) ->
     return False
 
 
-def _update(
-    workbench: Workbench, execution_id: str, record: dict[str, Any], skip: frozenset[str] = frozenset()
-) -> None:
-    fields = {name: value for name, value in record.items() if name not in skip and name != "id"}
+def _update(workbench: Workbench, execution_id: str, record: dict[str, Any]) -> None:
+    fields = {name: value for name, value in record.items() if name != "id"}
     if fields:
         workbench.db.executions.update(execution_id, **fields)
 
