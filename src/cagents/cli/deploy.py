@@ -1,4 +1,5 @@
-"""`cagents deploy FILE --target process|docker`: start a workflow service and remember it."""
+"""`cagents deploy FILE --target process|docker|kubernetes`: start a workflow service and remember
+it, or (kubernetes) write the manifests that run it on a cluster."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cagents.app.deploy import find_registry
-from cagents.app.deploy import free_port
+from cagents.app.deploy import find_registry, free_port
 from cagents.app.formatting import parse_env
 from cagents.errors import CagentsError
 
-HELP = "deploy a workflow as a local process or a Docker container"
+HELP = "deploy a workflow as a local process or a Docker container, or write Kubernetes manifests"
 DESCRIPTION = """\
 Start the workflow as an HTTP service (see `cagents serve`) and print its deployment id and
 URL. Targets: `process` (a local subprocess; needs nothing else) and `docker` (an image built
@@ -28,14 +28,21 @@ the service registers itself with the workbench's deployment token and its execu
 on the Executions page.
 
 The deployment is remembered in $CAGENTS_HOME/deployments/ID.json: see
-`cagents deployments list|logs|stop`."""
+`cagents deployments list|logs|stop`.
+
+`--target kubernetes` starts nothing: it writes a Deployment (--replicas stateless replicas,
+/health probes, non-root, read-only root filesystem) and a Service into --output, for
+`kubectl apply -f DIR`. The image is --image, or the docker target's image built here (push it
+to a registry your cluster pulls from). Keys are never written: the manifests read them from a
+Secret, and the command that creates it is printed with the key names only (--env is refused).
+With a workbench (--dashboard) each replica registers itself and reports its executions."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="workflow YAML/JSON file")
-    parser.add_argument("--target", choices=("auto", "process", "docker"), default="auto",
+    parser.add_argument("--target", choices=("auto", "process", "docker", "kubernetes"), default="auto",
                         help="where the service runs (default auto: docker when an engine with the "
-                             "base image answers, else process)")
+                             "base image answers, else process); kubernetes writes manifests")
     parser.add_argument("--name", help="display name (default: the workflow name)")
     parser.add_argument("--id", dest="deployment_id", metavar="ID",
                         help="deployment id (default NAME-<6 hex>)")
@@ -50,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="workbench to register with (default $CAGENTS_DASHBOARD_URL, else a "
                              "running `cagents deployments start` of this home)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    k8s = parser.add_argument_group("kubernetes target")
+    k8s.add_argument("--output", type=Path, metavar="DIR",
+                     help="folder for the manifests (default ./NAME-kubernetes)")
+    k8s.add_argument("--image", help="image the cluster pulls (default: build the docker target's image here)")
+    k8s.add_argument("--replicas", type=int, default=1, help="replicas of the service (default 1)")
+    k8s.add_argument("--namespace", help="namespace of the manifests (default: kubectl's current one)")
 
 
 def choose_target(name: str) -> str:
@@ -109,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
 
     spec_path = Path(args.file)
     spec = load_config(spec_path)  # an invalid workflow fails here, before anything starts
+    if args.target == "kubernetes":
+        return _kubernetes(args, spec_path, spec)
     env = parse_env(args.env, args.env_file)
     token = args.token or os.environ.get(SERVICE_TOKEN_ENV)
     if token:
@@ -132,4 +147,49 @@ def run(args: argparse.Namespace) -> int:
         print(f"{record.deployment_id} {record.url}")
         where = f"registered with {url}" if url else "not registered with a workbench (no --dashboard)"
         print(f"deployed '{spec.name}' ({target_name}); {where}; docs: {record.url}/docs", file=sys.stderr)
+    return 0
+
+
+def _kubernetes(args: argparse.Namespace, spec_path: Path, spec: Any) -> int:
+    from cagents.deploy.kubernetes import plan_manifests, write_manifests
+    from cagents.deploy.settings import SERVICE_TOKEN_ENV
+
+    if args.env or args.env_file:
+        raise CagentsError(
+            "--env and --env-file are not written into Kubernetes manifests (anyone who reads them "
+            "would see the values); leave them out and create the Secret whose command this prints"
+        )
+    if args.token:
+        raise CagentsError(f"--token is not written into Kubernetes manifests; put {SERVICE_TOKEN_ENV} into "
+                           "the Secret whose command this prints (the replicas read it from there)")
+    name = args.name or spec.name
+    dashboard = args.dashboard or os.environ.get("CAGENTS_DASHBOARD_URL") or None
+    image = args.image
+    if not image:
+        from cagents.deploy.docker_target import DockerTarget
+
+        image, size = DockerTarget().build_image(spec_path)
+        print(f"cagents: built image {image} ({size / 1e6:.0f} MB); push it where the cluster pulls from "
+              "(docker tag / docker push) and give that name with --image", file=sys.stderr)
+    plan = plan_manifests(spec, image=image, name=name, replicas=args.replicas, dashboard_url=dashboard,
+                          namespace=args.namespace)
+    folder = args.output or Path(f"{plan.name}-kubernetes")
+    files = write_manifests(plan, folder)
+    steps = [plan.secret_command()] if plan.secret_keys else []
+    steps.append(f"kubectl apply -f {folder}")
+    if args.json:
+        json.dump({"target": "kubernetes", "name": plan.name, "image": plan.image, "files": [str(f) for f in files],
+                   "secret": plan.secret, "secret_keys": [{"name": key, "required": required}
+                                                          for key, required in plan.secret_keys],
+                   "registers_with": dashboard, "commands": steps}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for path in files:
+        print(path)
+    print(f"wrote the manifests of '{spec.name}' ({args.replicas} replica(s) of {plan.image}); then run:",
+          file=sys.stderr)
+    for step in steps:
+        print(f"  {step}", file=sys.stderr)
+    if not dashboard:
+        print("  (no --dashboard: the replicas register with no workbench)", file=sys.stderr)
     return 0

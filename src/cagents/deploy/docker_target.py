@@ -86,6 +86,18 @@ class DockerTarget:
             return self._deploy(client, spec_path, workflow, deployment_id=deployment_id, name=name,
                                 host=host, port=port, env=env, dashboard_url=dashboard_url, token=token)
 
+    def build_image(self, spec_path: Path) -> tuple[str, int]:
+        """The workflow's service image for other runtimes (Kubernetes): built when missing,
+        reused otherwise; its tag and size in bytes."""
+        from cagents.config.loader import load_config
+
+        spec_path = Path(spec_path).resolve()
+        workflow = load_config(spec_path).name
+        with closing(self._client()) as client, self._engine_errors():
+            base = check_base_image(client, self.base_image or base_image_name(), address=self._address())
+            image, _built = self._image(client, spec_path, workflow, base.name)
+            return _tag_of(image), int(image.attrs.get("Size") or 0)
+
     @contextmanager
     def _engine_errors(self) -> Iterator[None]:
         """An engine that fails half way (a refused call, a dropped socket) is a DeploymentError."""
