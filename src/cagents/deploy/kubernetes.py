@@ -74,7 +74,7 @@ def plan_manifests(
     if not 1 <= replicas <= 1000:
         raise CagentsError(f"--replicas {replicas} must be between 1 and 1000")
     if not image.strip() or any(c.isspace() for c in image):
-        raise CagentsError(f"--image {image!r} is not an image reference (e.g. registry.example/team/app:1.0)")
+        raise CagentsError(f"--image {image!r} is not an image reference (e.g. team/app:1.0, with the registry your cluster pulls from in front)")
     k8s = kubernetes_name(name)
     secret = f"{k8s}-env"
     keys: dict[str, bool] = {}
