@@ -152,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _kubernetes(args: argparse.Namespace, spec_path: Path, spec: Any) -> int:
     from cagents.deploy.kubernetes import plan_manifests, write_manifests
+    from cagents.deploy.registration import DASHBOARD_ENV
     from cagents.deploy.settings import SERVICE_TOKEN_ENV
 
     if args.env or args.env_file:
@@ -163,7 +164,7 @@ def _kubernetes(args: argparse.Namespace, spec_path: Path, spec: Any) -> int:
         raise CagentsError(f"--token is not written into Kubernetes manifests; put {SERVICE_TOKEN_ENV} into "
                            "the Secret whose command this prints (the replicas read it from there)")
     name = args.name or spec.name
-    dashboard = args.dashboard or os.environ.get("CAGENTS_DASHBOARD_URL") or None
+    dashboard = args.dashboard or os.environ.get(DASHBOARD_ENV) or None
     image = args.image
     if not image:
         from cagents.deploy.docker_target import DockerTarget

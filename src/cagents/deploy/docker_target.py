@@ -117,12 +117,10 @@ class DockerTarget:
                 token: str | None) -> DeployedService:
         from cagents.app.deployment_token import TOKEN_ENV
         from cagents.deploy.registration import DASHBOARD_ENV
-        from cagents.deploy.serve_main import port_free
+        from cagents.deploy.serve_main import require_port_free
 
         base = check_base_image(client, self.base_image or base_image_name(), address=self._address())
-        if not port_free(host, port):
-            raise DeploymentError(f"port {port} on {host} is already in use; choose another one with "
-                                  "--port, or leave --port out to take a free one")
+        require_port_free(host, port)
         image, built_seconds = self._image(client, spec_path, workflow, base.name)
 
         container_env: dict[str, str] = {}

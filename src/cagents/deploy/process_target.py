@@ -66,13 +66,11 @@ class ProcessTarget:
     ) -> DeployedService:
         from cagents.app.deployment_token import TOKEN_ENV
         from cagents.deploy.registration import DASHBOARD_ENV
-        from cagents.deploy.serve_main import port_free
+        from cagents.deploy.serve_main import require_port_free
         from cagents.store.home import DB_URL_ENV, HOME_ENV
 
         spec_path = Path(spec_path).resolve()
-        if not port_free(host, port):
-            raise DeploymentError(f"port {port} on {host} is already in use; choose another one with "
-                                  "--port, or leave --port out to take a free one")
+        require_port_free(host, port)
         log = local.log_path(deployment_id, self.home)
         child_env = dict(os.environ)
         # The service keeps its executions in its own home; the workbench gets them by report.

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from cagents.deploy.settings import ServiceConfig
 
-__all__ = ["ServerThread", "bind", "build_server", "port_free", "serve", "serve_registry", "uvicorn_server"]
+__all__ = ["ServerThread", "bind", "build_server", "port_free", "require_port_free", "serve", "serve_registry",
+           "uvicorn_server"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -58,6 +59,13 @@ def port_free(host: str, port: int) -> bool:
     except DeploymentError:
         return False
     return True
+
+
+def require_port_free(host: str, port: int) -> None:
+    """A DeploymentError that says what to do when something listens on host:port already."""
+    if not port_free(host, port):
+        raise DeploymentError(f"port {port} on {host} is already in use; choose another one with "
+                              "--port, or leave --port out to take a free one")
 
 
 def build_server(config: ServiceConfig) -> tuple[uvicorn.Server, socket.socket]:

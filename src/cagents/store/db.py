@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -77,18 +77,10 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a write transaction (`BEGIN IMMEDIATE` on SQLite); commits on success."""
-        with self._translated(), self._writer_turn(), self.engine.connect() as conn:
+        with self._translated(), self._sqlite_writer or nullcontext(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
-
-    @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        if self._sqlite_writer is None:
-            yield
-            return
-        with self._sqlite_writer:
-            yield
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -43,6 +43,9 @@ __all__ = ["MAX_PAGE", "ExecutionRepository"]
 MAX_PAGE = 1000
 _E = table_of(Execution)
 _COLUMN_NAMES = frozenset(c.name for c in _E.c)
+#: Columns `create` takes as arguments (its `more` sets the others).
+_CREATE_ARGUMENTS = frozenset({"id", "workflow_name", "status", "config_snapshot", "config_hash", "inputs",
+                               "started_at", "retry_of", "deployment_id", "owner"})
 _NO_FILTERS = ExecutionFilters()
 _JSON = frozenset({"inputs", "outputs", "bottleneck_info", "waiting_for"})
 _TIMES = frozenset({"started_at", "completed_at"})
@@ -189,11 +192,13 @@ class ExecutionRepository(Repository):
             "cancel_requested": False,
         }
         if more:
-            unknown = sorted(set(more) - _COLUMN_NAMES - {"id"})
-            if unknown or "id" in more:
-                raise StoreError(f"executions have no column {', '.join(map(repr, unknown or ['id']))} to set "
-                                 "at creation")
-            values.update(self._encode(id, {k: v for k, v in more.items() if k != "started_at"}))
+            unknown = sorted(set(more) - _COLUMN_NAMES)
+            if unknown:
+                raise StoreError(f"executions have no column {', '.join(map(repr, unknown))} to set at creation")
+            named = sorted(set(more) & _CREATE_ARGUMENTS)
+            if named:
+                raise StoreError(f"give {', '.join(map(repr, named))} to create() by name, not in `more`")
+            values.update(self._encode(id, more))
         with self._db.write() as conn:
             if retry_of is not None and not self._exists(conn, retry_of):
                 raise NotFoundError("execution", retry_of)
